@@ -1,0 +1,42 @@
+# Earmark: `make run` runs the bot, `make test` runs lint and the test suite.
+# Each target creates .venv and installs what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-test
+RUN_STAMP := $(VENV)/.installed-run
+
+.PHONY: install install-test run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+install: $(RUN_STAMP)
+
+install-test: $(STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/python -m bot run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.scan_bench
+	$(BIN)/python -m bench.match_bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
