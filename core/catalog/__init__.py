@@ -1,0 +1,1 @@
+"""Audible catalog client."""
