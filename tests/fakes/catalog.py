@@ -2,9 +2,11 @@
 
 Products come from the real captured product JSONs in
 ``tests/fixtures/catalog/`` plus whatever a test adds with ``add_product``.
-Knobs let a test make the catalog slow (``delay``), hang (``hang``), fail
-(``fail_status``) or talk garbage (``malformed``); ``requests`` records every
-request so tests can count round trips (the cache's whole point).
+Knobs let a test make the catalog slow (``delay``, seconds per request), hang
+(``hang``: no answer until the fake closes), fail (``fail_status``, e.g. 503)
+or talk garbage (``malformed``: True for a truncated JSON body, or the exact
+bytes to send); ``requests`` records every request so tests can count round
+trips (the cache's whole point).
 
 Usage::
 
@@ -18,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -60,6 +63,8 @@ VALID_RESPONSE_GROUPS = frozenset(
     }
 )
 
+GARBAGE = b'{"products": [{"asin": "B0'
+
 _WORD = re.compile(r"\w+")
 
 
@@ -99,7 +104,8 @@ class FakeAudible:
         self.delay: float = 0.0
         self.hang: bool = False
         self.fail_status: int | None = None
-        self.malformed: bool = False
+        # True: a truncated JSON body; bytes: exactly that body (for wrong shapes).
+        self.malformed: bool | bytes = False
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -199,15 +205,17 @@ class FakeAudible:
             await self._closing.wait()
             return web.Response(status=503, text="shutting down")
         if self.delay:
-            await asyncio.sleep(self.delay)
+            # Sleep, but let close() cut it short so teardown stays fast.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.delay):
+                    await self._closing.wait()
         if self.fail_status is not None:
             return web.json_response(
                 {"message": "Service temporarily unavailable"}, status=self.fail_status
             )
         if self.malformed:
-            return web.Response(
-                status=200, body=b'{"products": [{"asin": "B0', content_type="application/json"
-            )
+            body = self.malformed if isinstance(self.malformed, bytes) else GARBAGE
+            return web.Response(status=200, body=body, content_type="application/json")
         groups = [g for g in request.query.get("response_groups", "").split(",") if g]
         bad = [g for g in groups if g not in VALID_RESPONSE_GROUPS]
         if bad:
