@@ -1,0 +1,284 @@
+"""Typed settings from config.toml plus EARMARK_* environment overrides.
+
+Every key of the file can be overridden by `EARMARK_<SECTION>_<KEY>` (for
+example `EARMARK_DISCORD_TOKEN`, `EARMARK_PLEX_URL`); lists take commas. The
+origin of each value (file, env or default) is kept: a value given in the file
+or the environment pins the setting, and `/setup` refuses to change it.
+Errors name the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from core.catalog.client import AUDIBLE_HOSTS
+
+CONFIG_ENV = "EARMARK_CONFIG"
+DEFAULT_CONFIG = "config.toml"
+
+Origin = Literal["file", "env", "default"]
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message is meant for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    token: str = ""
+    guild_ids: tuple[int, ...] = ()
+    admin_role_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlexSettings:
+    url: str = ""
+    token: str = ""
+    library_id: str = ""
+    product: str = "Earmark"
+    client_identifier: str = ""
+    tv_url: str = "https://plex.tv"
+    app_url: str = "https://app.plex.tv"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSettings:
+    region: str = "us"
+    audible_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSettings:
+    recently_added_minutes: float = 5.0
+    full_scan_hours: float = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSettings:
+    max_open_per_user: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    url: str = "sqlite://data/earmark.db"
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    key_file: str = "data/secret.key"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    plex: PlexSettings = field(default_factory=PlexSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    scan: ScanSettings = field(default_factory=ScanSettings)
+    requests: RequestSettings = field(default_factory=RequestSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    path: Path | None = None
+    origins: Mapping[str, Origin] = field(default_factory=dict)
+
+    def origin(self, dotted: str) -> Origin:
+        """Where a value came from: 'file', 'env' or 'default'."""
+        return self.origins.get(dotted, "default")
+
+    def is_pinned(self, dotted: str) -> bool:
+        """True when the file or the environment fixed the value (so /setup may not change it)."""
+        return self.origin(dotted) != "default"
+
+    def secrets(self) -> list[str]:
+        """Every secret in these settings, for the log filter."""
+        return [s for s in (self.discord.token, self.plex.token) if s]
+
+
+_SECTIONS: dict[str, type] = {
+    "discord": DiscordSettings,
+    "plex": PlexSettings,
+    "catalog": CatalogSettings,
+    "scan": ScanSettings,
+    "requests": RequestSettings,
+    "database": DatabaseSettings,
+    "security": SecuritySettings,
+}
+
+
+def _as_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    raise TypeError("a string")
+
+
+def _as_id_list(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str):
+        value = [v for v in (p.strip() for p in value.split(",")) if v]
+    if not isinstance(value, list):
+        raise TypeError("a list of Discord ids, e.g. [123456789012345678]")
+    out: list[int] = []
+    for item in value:
+        try:
+            number = int(item)
+        except (TypeError, ValueError):
+            raise TypeError("a list of Discord ids (numbers)") from None
+        if number <= 0 or isinstance(item, bool | float):
+            raise TypeError("a list of Discord ids (positive whole numbers)")
+        out.append(number)
+    return tuple(out)
+
+
+def _as_positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError("a positive number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError("a positive number") from None
+    if not number > 0 or number == float("inf"):
+        raise TypeError("a positive number")
+    return number
+
+
+def _as_positive_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("a positive whole number")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise TypeError("a positive whole number") from None
+    if number <= 0 or (isinstance(value, float) and value != number):
+        raise TypeError("a positive whole number")
+    return number
+
+
+def _as_url(value: Any) -> str:
+    text = _as_str(value).rstrip("/")
+    if text and not text.startswith(("http://", "https://")):
+        raise TypeError("a URL starting with http:// or https://")
+    return text
+
+
+def _as_region(value: Any) -> str:
+    text = _as_str(value).lower()
+    if text not in AUDIBLE_HOSTS:
+        raise TypeError(f"one of {', '.join(sorted(AUDIBLE_HOSTS))}")
+    return text
+
+
+def _as_library_id(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    text = _as_str(value)
+    if text and not text.isdigit():
+        raise TypeError("a Plex library section key (a number such as \"7\")")
+    return text
+
+
+def _as_db_url(value: Any) -> str:
+    text = _as_str(value)
+    if not text.startswith(("sqlite://", "postgres://", "asyncpg://", "psycopg://")):
+        raise TypeError("a database URL: sqlite://PATH or postgres://user:pass@host/db")
+    return text
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "discord.token": _as_str,
+    "discord.guild_ids": _as_id_list,
+    "discord.admin_role_ids": _as_id_list,
+    "plex.url": _as_url,
+    "plex.token": _as_str,
+    "plex.library_id": _as_library_id,
+    "plex.product": _as_str,
+    "plex.client_identifier": _as_str,
+    "plex.tv_url": _as_url,
+    "plex.app_url": _as_url,
+    "catalog.region": _as_region,
+    "catalog.audible_url": _as_url,
+    "scan.recently_added_minutes": _as_positive_float,
+    "scan.full_scan_hours": _as_positive_float,
+    "requests.max_open_per_user": _as_positive_int,
+    "database.url": _as_db_url,
+    "security.key_file": _as_str,
+}
+
+
+def config_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
+    """The config file to read: --config, else $EARMARK_CONFIG, else ./config.toml."""
+    return Path(explicit or env.get(CONFIG_ENV) or DEFAULT_CONFIG).expanduser()
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: no such configuration file. Copy config.example.toml to {path} "
+            f"and fill in at least [discord] token (or set {CONFIG_ENV} to another file)."
+        )
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read: {err.strerror}") from err
+
+
+def load_settings(
+    explicit_path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the file, apply EARMARK_* overrides, validate every value."""
+    env = os.environ if env is None else env
+    path = config_path(explicit_path, env)
+    raw = _read_file(path)
+
+    values: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    origins: dict[str, Origin] = {}
+    for section, content in raw.items():
+        if section not in _SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown section [{section}]; known sections: "
+                f"{', '.join(_SECTIONS)}"
+            )
+        if not isinstance(content, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table of keys")
+        for key, value in content.items():
+            dotted = f"{section}.{key}"
+            if dotted not in _PARSERS:
+                known = ", ".join(k.split(".", 1)[1] for k in _PARSERS if k.startswith(section))
+                raise ConfigError(f"{path}: unknown key [{section}] {key}; known keys: {known}")
+            values[section][key] = _parse(dotted, value, where=f"{path}: [{section}] {key}")
+            origins[dotted] = "file"
+
+    for dotted, parser in _PARSERS.items():
+        section, key = dotted.split(".", 1)
+        name = f"EARMARK_{section.upper()}_{key.upper()}"
+        if name in env and env[name] != "":
+            values[section][key] = _parse(dotted, env[name], where=f"environment {name}", parser=parser)
+            origins[dotted] = "env"
+
+    # Empty strings in the file mean "not set": they pin nothing.
+    for dotted in list(origins):
+        section, key = dotted.split(".", 1)
+        if values[section][key] in ("", ()):
+            del origins[dotted]
+            del values[section][key]
+
+    built = {name: cls(**values[name]) for name, cls in _SECTIONS.items()}
+    return Settings(**built, path=path, origins=origins)
+
+
+def _parse(
+    dotted: str, value: Any, *, where: str, parser: Callable[[Any], Any] | None = None
+) -> Any:
+    parser = parser or _PARSERS[dotted]
+    try:
+        return parser(value)
+    except TypeError as err:
+        shown = "(hidden)" if "token" in dotted else repr(value)
+        raise ConfigError(f"{where}: expected {err}, got {shown}") from None

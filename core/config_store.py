@@ -1,0 +1,109 @@
+"""Settings stored by `/setup` in the configuration table, secrets encrypted.
+
+A value pinned in config.toml (or the environment) always wins over a stored
+one; `effective_plex` merges the two so every caller sees one answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from core.crypto import TokenCipher
+from core.models import ConfigEntry
+from core.redact import register_secret
+
+log = logging.getLogger(__name__)
+
+PLEX_URL = "plex.url"
+PLEX_TOKEN = "plex.token"
+PLEX_LIBRARY = "plex.library_id"
+PLEX_MACHINE_ID = "plex.machine_identifier"
+PLEX_CLIENT_ID = "plex.client_identifier"
+ADMIN_CHANNEL = "discord.admin_channel_id"
+AUTO_APPROVE = "requests.auto_approve"
+
+SECRET_KEYS = frozenset({PLEX_TOKEN})
+
+
+class ConfigStore:
+    """Reads and writes the configuration table; encrypts the keys in SECRET_KEYS."""
+
+    def __init__(self, cipher: TokenCipher) -> None:
+        self._cipher = cipher
+
+    async def get(self, key: str) -> str | None:
+        row = await ConfigEntry.get_or_none(key=key)
+        if row is None:
+            return None
+        if not row.encrypted and key not in SECRET_KEYS:
+            return row.value
+        plain, was_encrypted = self._cipher.decrypt(row.value)
+        if plain is not None and not was_encrypted:
+            await self.set(key, plain)  # the seed's fix #8: heal plain text on read
+        if plain is not None and key in SECRET_KEYS:
+            register_secret(plain)
+        return plain
+
+    async def set(self, key: str, value: str) -> None:
+        secret = key in SECRET_KEYS
+        if secret:
+            register_secret(value)
+        stored = self._cipher.encrypt(value) if secret else value
+        await ConfigEntry.update_or_create(
+            key=key, defaults={"value": stored, "encrypted": secret}
+        )
+
+    async def delete(self, key: str) -> None:
+        await ConfigEntry.filter(key=key).delete()
+
+    async def all_keys(self) -> dict[str, str | None]:
+        """Every stored setting, secrets decrypted (callers mask them for display)."""
+        return {row.key: await self.get(row.key) for row in await ConfigEntry.all()}
+
+
+@dataclass(frozen=True, slots=True)
+class PlexConnection:
+    """Everything needed to talk to the Plex server, whichever source it came from."""
+
+    url: str
+    token: str
+    library_id: str
+    machine_identifier: str
+    client_identifier: str
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url and self.token)
+
+
+async def client_identifier(store: ConfigStore, pinned: str = "") -> str:
+    """The stable X-Plex-Client-Identifier: pinned, stored, or generated once and stored."""
+    if pinned:
+        return pinned
+    stored = await store.get(PLEX_CLIENT_ID)
+    if stored:
+        return stored
+    generated = f"earmark-{secrets.token_hex(12)}"
+    await store.set(PLEX_CLIENT_ID, generated)
+    log.info("generated Plex client identifier %s", generated)
+    return generated
+
+
+async def effective_plex(store: ConfigStore, pinned: Mapping[str, str]) -> PlexConnection:
+    """Merge pinned values (from config/env) with stored ones; pinned wins."""
+
+    async def pick(key: str) -> str:
+        return pinned.get(key) or (await store.get(key)) or ""
+
+    conn = PlexConnection(
+        url=(await pick(PLEX_URL)).rstrip("/"),
+        token=await pick(PLEX_TOKEN),
+        library_id=await pick(PLEX_LIBRARY),
+        machine_identifier=await pick(PLEX_MACHINE_ID),
+        client_identifier=await client_identifier(store, pinned.get(PLEX_CLIENT_ID, "")),
+    )
+    register_secret(conn.token)
+    return conn

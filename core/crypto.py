@@ -1,0 +1,81 @@
+"""Token encryption at rest (Fernet).
+
+The key comes from an environment variable or a key file created with mode
+0600 on first start. Values that are not Fernet tokens (stored before
+encryption existed, or by hand) are read as plain text once, with a warning,
+and re-encrypted by the caller (the seed's fix #8).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+log = logging.getLogger(__name__)
+
+KEY_ENV = "EARMARK_SECRET_KEY"
+FERNET_PREFIX = "gAAAAA"  # version byte 0x80 plus a timestamp, base64
+
+
+class CryptoError(Exception):
+    """The key is unusable; the message says which and why."""
+
+
+class TokenCipher:
+    """Encrypts and decrypts secrets with one Fernet key."""
+
+    def __init__(self, key: bytes | str) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except (ValueError, TypeError) as err:
+            raise CryptoError(
+                "the encryption key is not a valid Fernet key (32 url-safe base64 bytes)"
+            ) from err
+        self._warned_plain = False
+
+    def encrypt(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, value: str) -> tuple[str | None, bool]:
+        """Return (plain text, was_encrypted).
+
+        A value that is not a Fernet token passes through as plain text with a
+        warning (the caller re-encrypts it). A Fernet token made with another
+        key gives None: using ciphertext as a token would only fail later.
+        """
+        try:
+            return self._fernet.decrypt(value.encode()).decode(), True
+        except (InvalidToken, ValueError):
+            if value.startswith(FERNET_PREFIX):
+                log.warning("a stored secret was encrypted with another key and is unusable")
+                return None, True
+            if not self._warned_plain:
+                log.warning(
+                    "a stored secret is not encrypted with the current key; "
+                    "using it as plain text and re-encrypting it"
+                )
+                self._warned_plain = True
+            return value, False
+
+
+def load_or_create_key(key_file: str | os.PathLike[str], env: dict[str, str] | None = None) -> bytes:
+    """The Fernet key: from the environment, else the key file (created 0600 when missing)."""
+    env = os.environ if env is None else env
+    if env.get(KEY_ENV):
+        return env[KEY_ENV].encode()
+    path = Path(key_file).expanduser()
+    if path.exists():
+        key = path.read_bytes().strip()
+        if not key:
+            raise CryptoError(f"the key file {path} is empty; delete it to create a new key")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key + b"\n")
+    log.info("created a new encryption key at %s", path)
+    return key

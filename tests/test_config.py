@@ -1,0 +1,115 @@
+"""Config loading: typed values, environment overrides, origins and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_example_config_loads_with_defaults() -> None:
+    settings = load_settings(Path(__file__).parents[1] / "config.example.toml", env={})
+    assert settings.scan.recently_added_minutes == 5
+    assert settings.scan.full_scan_hours == 6
+    assert settings.database.url == "sqlite://data/earmark.db"
+    assert settings.plex.tv_url == "https://plex.tv"
+    assert settings.requests.max_open_per_user == 10
+    assert not settings.is_pinned("plex.url")  # empty values pin nothing
+
+
+def test_values_are_typed_and_origins_kept(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[discord]
+token = "abc.def.ghi"
+guild_ids = [111111111111111111]
+[plex]
+url = "http://127.0.0.1:32400/"
+library_id = 7
+[scan]
+recently_added_minutes = 0.5
+""",
+    )
+    settings = load_settings(path, env={})
+    assert settings.discord.guild_ids == (111111111111111111,)
+    assert settings.plex.url == "http://127.0.0.1:32400"
+    assert settings.plex.library_id == "7"
+    assert settings.scan.recently_added_minutes == 0.5
+    assert settings.origin("plex.url") == "file"
+    assert settings.origin("plex.token") == "default"
+    assert settings.is_pinned("plex.library_id")
+    assert settings.secrets() == ["abc.def.ghi"]
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[discord]\ntoken = "from-file"\n')
+    env = {
+        "EARMARK_DISCORD_TOKEN": "from-env",
+        "EARMARK_DISCORD_GUILD_IDS": "1, 2",
+        "EARMARK_SCAN_FULL_SCAN_HOURS": "0.25",
+    }
+    settings = load_settings(path, env=env)
+    assert settings.discord.token == "from-env"
+    assert settings.discord.guild_ids == (1, 2)
+    assert settings.scan.full_scan_hours == 0.25
+    assert settings.origin("discord.token") == "env"
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, '[plex]\nproduct = "Mine"\n')
+    settings = load_settings(None, env={"EARMARK_CONFIG": str(path)})
+    assert settings.plex.product == "Mine"
+    assert settings.path == path
+
+
+def test_missing_file_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path / "nope.toml", env={})
+    assert "nope.toml" in str(err.value)
+    assert "config.example.toml" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[scan]\nfull_scan_hours = \"six\"\n", "[scan] full_scan_hours: expected a positive number"),
+        ("[scan]\nrecently_added_minutes = -1\n", "expected a positive number"),
+        ("[discord]\nguild_ids = 5\n", "[discord] guild_ids: expected a list of Discord ids"),
+        ("[discord]\nguild_ids = [\"x\"]\n", "expected a list of Discord ids"),
+        ("[plex]\nurl = \"plex.local\"\n", "[plex] url: expected a URL"),
+        ("[plex]\ntokn = \"x\"\n", "unknown key [plex] tokn"),
+        ("[plexx]\nurl = \"x\"\n", "unknown section [plexx]"),
+        ("[catalog]\nregion = \"mars\"\n", "[catalog] region: expected one of"),
+        ("[database]\nurl = \"mysql://x\"\n", "[database] url: expected a database URL"),
+        ("[requests]\nmax_open_per_user = 0\n", "expected a positive whole number"),
+        ("[plex\nurl = 1\n", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_file_key_and_expectation(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert str(path) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    with pytest.raises(ConfigError, match="EARMARK_SCAN_FULL_SCAN_HOURS: expected a positive"):
+        load_settings(path, env={"EARMARK_SCAN_FULL_SCAN_HOURS": "often"})
+
+
+def test_bad_token_value_is_not_echoed(tmp_path: Path) -> None:
+    path = write(tmp_path, "[plex]\ntoken = 123456789\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert "123456789" not in str(err.value)

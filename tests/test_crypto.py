@@ -1,0 +1,54 @@
+"""Token encryption at rest, the key file, and the plain-text fallback (the seed's fix #8)."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from core.crypto import CryptoError, TokenCipher, load_or_create_key
+
+
+def test_key_file_created_with_mode_0600_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "secret.key"
+    key = load_or_create_key(path, env={})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_key(path, env={}) == key
+    TokenCipher(key)  # a valid Fernet key
+
+
+def test_key_from_environment_wins(tmp_path: Path) -> None:
+    key = Fernet.generate_key()
+    assert load_or_create_key(tmp_path / "k", env={"EARMARK_SECRET_KEY": key.decode()}) == key
+    assert not (tmp_path / "k").exists()
+
+
+def test_bad_key_is_a_clear_error() -> None:
+    with pytest.raises(CryptoError, match="not a valid Fernet key"):
+        TokenCipher(b"short")
+
+
+def test_round_trip_and_ciphertext_hides_value() -> None:
+    cipher = TokenCipher(Fernet.generate_key())
+    sealed = cipher.encrypt("plex-token-123")
+    assert "plex-token-123" not in sealed
+    assert cipher.decrypt(sealed) == ("plex-token-123", True)
+
+
+def test_plain_text_falls_back_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    cipher = TokenCipher(Fernet.generate_key())
+    with caplog.at_level(logging.WARNING, logger="core.crypto"):
+        assert cipher.decrypt("legacy-plain-token") == ("legacy-plain-token", False)
+        assert cipher.decrypt("another-plain") == ("another-plain", False)
+    warnings = [r for r in caplog.records if "plain text" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "legacy-plain-token" not in caplog.text
+
+
+def test_token_of_another_key_is_unusable_not_plain() -> None:
+    other = TokenCipher(Fernet.generate_key()).encrypt("secret-value")
+    cipher = TokenCipher(Fernet.generate_key())
+    assert cipher.decrypt(other) == (None, True)
