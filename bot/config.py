@@ -259,7 +259,8 @@ def load_settings(
         section, key = dotted.split(".", 1)
         name = f"EARMARK_{section.upper()}_{key.upper()}"
         if name in env and env[name] != "":
-            values[section][key] = _parse(dotted, env[name], where=f"environment {name}", parser=parser)
+            where = f"environment {name}"
+            values[section][key] = _parse(dotted, env[name], where=where, parser=parser)
             origins[dotted] = "env"
 
     # Empty strings in the file mean "not set": they pin nothing.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -61,7 +62,9 @@ class TokenCipher:
             return value, False
 
 
-def load_or_create_key(key_file: str | os.PathLike[str], env: dict[str, str] | None = None) -> bytes:
+def load_or_create_key(
+    key_file: str | os.PathLike[str], env: Mapping[str, str] | None = None
+) -> bytes:
     """The Fernet key: from the environment, else the key file (created 0600 when missing)."""
     env = os.environ if env is None else env
     if env.get(KEY_ENV):

@@ -81,7 +81,7 @@ def test_missing_file_is_explained(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[scan]\nfull_scan_hours = \"six\"\n", "[scan] full_scan_hours: expected a positive number"),
+        ('[scan]\nfull_scan_hours = "six"\n', "[scan] full_scan_hours: expected a positive"),
         ("[scan]\nrecently_added_minutes = -1\n", "expected a positive number"),
         ("[discord]\nguild_ids = 5\n", "[discord] guild_ids: expected a list of Discord ids"),
         ("[discord]\nguild_ids = [\"x\"]\n", "expected a list of Discord ids"),
