@@ -1,0 +1,514 @@
+"""Wire bodies (PMS/plex.tv JSON or XML) -> the typed models, one code path for both formats.
+
+XML is decoded with xmltodict into the JSON shape (attributes without a
+prefix, repeatable children always lists), so every ``parse_*`` function reads
+one structure; the only difference left is that XML values are strings, which
+the small ``_int``/``_float``/``_bool`` helpers absorb. This module runs once
+per item of 50,000-album scans: module-level regexes and plain dict access,
+no per-item allocation beyond the model itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ntpath
+import posixpath
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+
+from core.plex.errors import PlexBadResponse
+from core.plex.models import (
+    PlexAccount,
+    PlexAudiobook,
+    PlexIdentity,
+    PlexLibrary,
+    PlexPin,
+    PlexResource,
+)
+
+__all__ = [
+    "common_folder",
+    "container_offset",
+    "container_total",
+    "decode_body",
+    "extract_asin",
+    "folder_of",
+    "media_container",
+    "parse_account",
+    "parse_album",
+    "parse_albums",
+    "parse_folders",
+    "parse_identity",
+    "parse_libraries",
+    "parse_pin",
+    "parse_resources",
+    "parse_xml",
+]
+
+log = logging.getLogger(__name__)
+
+# Elements that may repeat: always lists after decoding, like in JSON.
+_LIST_TAGS = frozenset(
+    {
+        "Metadata",
+        "Directory",
+        "Track",
+        "Video",
+        "Photo",
+        "Guid",
+        "Style",
+        "Genre",
+        "Mood",
+        "Collection",
+        "Label",
+        "Media",
+        "Part",
+        "Stream",
+        "Location",
+        "Image",
+        "Device",
+        "Connection",
+        "resource",
+        "connection",
+    }
+)
+
+# Agent guids and Guid children that carry an Audible ASIN:
+#   com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en   (region suffix)
+#   com.plexapp.agents.audiobooks://B000AP7VIY?lang=en
+#   audnexus://album/B08G9PRS1K, audible://B08G9PRS1K, audnexus://book/...
+# An ASIN is B0 + 8 alphanumerics, or an ISBN-10 for older titles.
+_ASIN_GUID = re.compile(
+    r"""
+    ^(?:[a-z0-9_-]+\.)*                    # agent namespace: com.plexapp.agents.
+    (?:audnexus|audible|audiobooks?)://
+    (?:(?:album|book|books|audiobook)/)?   # Guid child form
+    (b0[a-z0-9]{8}|[0-9]{9}[0-9x])         # the ASIN
+    (?:_[a-z]{2,3})?                       # marketplace suffix: _us, _uk, _de
+    (?=[?/#&]|$)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_HTML_START = (b"<html", b"<!doctype html", b"<head", b"<body")
+
+
+def parse_xml(body: bytes | str) -> dict[str, Any]:
+    """Decode an XML body into the JSON shape; PlexBadResponse when it is not XML."""
+    try:
+        doc = xmltodict.parse(body, attr_prefix="", force_list=_LIST_TAGS)
+    except (ExpatError, ValueError) as err:
+        raise PlexBadResponse(f"unparseable XML body: {err}") from err
+    if not isinstance(doc, dict):
+        raise PlexBadResponse("XML body has no root element")
+    # An element without attributes or children decodes to None.
+    return {key: ({} if value is None else value) for key, value in doc.items()}
+
+
+def decode_body(body: bytes, content_type: str | None) -> Any:
+    """Parse by Content-Type, sniffing the body when the type says neither JSON nor XML."""
+    ctype = (content_type or "").lower()
+    if "json" in ctype:
+        return _parse_json(body)
+    if "xml" in ctype:
+        return parse_xml(body)
+    head = body[:256].lstrip().lower()
+    if head.startswith((b"{", b"[")):
+        return _parse_json(body)
+    if head.startswith(_HTML_START):
+        raise PlexBadResponse("server answered with an HTML page instead of data")
+    if head.startswith(b"<"):
+        return parse_xml(body)
+    if not head:
+        raise PlexBadResponse("empty body")
+    raise PlexBadResponse(f"unrecognised body (content type {content_type or 'missing'!r})")
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise PlexBadResponse(f"unparseable JSON body: {err}") from err
+
+
+# -- value helpers: JSON gives typed values, XML gives strings ---------------
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if type(value) is int:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            return None
+
+
+def _float(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if type(value) is str else str(value)
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    return str(value).strip().lower() in {"1", "true", "yes"}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _tags(value: Any) -> list[str]:
+    """The ``tag`` values of Style/Genre-like children, in order."""
+    out: list[str] = []
+    for entry in _as_list(value):
+        tag = entry.get("tag") if isinstance(entry, dict) else entry
+        if tag:
+            out.append(str(tag))
+    return out
+
+
+# -- containers ----------------------------------------------------------------
+
+
+def media_container(data: Any) -> dict[str, Any]:
+    """The ``MediaContainer`` of a PMS answer; PlexBadResponse when there is none."""
+    if not isinstance(data, dict) or "MediaContainer" not in data:
+        raise PlexBadResponse("answer has no MediaContainer")
+    container = data["MediaContainer"]
+    if container is None:
+        return {}
+    if not isinstance(container, dict):
+        raise PlexBadResponse("MediaContainer is not an object")
+    return container
+
+
+def _items(container: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The entries of a container: JSON ``Metadata``; XML ``Directory``/``Track``/``Video``."""
+    items = container.get("Metadata")
+    if items is None:
+        items = (
+            container.get("Directory") or container.get("Track") or container.get("Video") or []
+        )
+    items = _as_list(items)
+    return [item for item in items if isinstance(item, dict)]
+
+
+def container_total(container: Mapping[str, Any], headers: Mapping[str, str]) -> int | None:
+    """Total matches from ``totalSize`` or ``X-Plex-Container-Total-Size``; None when absent."""
+    total = _int(container.get("totalSize"))
+    if total is None:
+        total = _int(headers.get("X-Plex-Container-Total-Size"))
+    return total
+
+
+def container_offset(container: Mapping[str, Any], headers: Mapping[str, str]) -> int | None:
+    """The offset the server says this page starts at, when it says so."""
+    offset = _int(container.get("offset"))
+    if offset is None:
+        offset = _int(headers.get("X-Plex-Container-Start"))
+    return offset
+
+
+# -- PMS -------------------------------------------------------------------------
+
+
+def parse_identity(data: Any) -> PlexIdentity:
+    """``GET /identity`` (root ``MediaContainer`` attributes)."""
+    container = media_container(data)
+    machine = _str(container.get("machineIdentifier"))
+    if not machine:
+        raise PlexBadResponse("identity answer has no machineIdentifier")
+    return PlexIdentity(
+        machine_identifier=machine,
+        version=_str(container.get("version")),
+        platform=_str(container.get("platform")),
+        claimed=_bool(container.get("claimed")),
+        api_version=_str(container.get("apiVersion")),
+    )
+
+
+def parse_libraries(data: Any) -> list[PlexLibrary]:
+    """``GET /library/sections``: every section, music or not (callers filter ``is_music``)."""
+    container = media_container(data)
+    libraries: list[PlexLibrary] = []
+    for entry in _as_list(container.get("Directory")):
+        if not isinstance(entry, dict):
+            continue
+        key = _str(entry.get("key"))
+        if key is None:
+            continue
+        locations = tuple(
+            str(loc["path"])
+            for loc in _as_list(entry.get("Location"))
+            if isinstance(loc, dict) and loc.get("path")
+        )
+        libraries.append(
+            PlexLibrary(
+                id=key,
+                title=_str(entry.get("title")) or "",
+                type=_str(entry.get("type")) or "",
+                locations=locations,
+                item_count=_int(entry.get("count", entry.get("totalSize"))),
+                agent=_str(entry.get("agent")),
+            )
+        )
+    return libraries
+
+
+def extract_asin(guid_or_guids: Any) -> str | None:
+    """The first Audible ASIN in a guid, a ``Guid`` child (``{"id": ...}``) or a list of them.
+
+    ``plex://album/<hex>``, ``local://N`` and anything else without an ASIN give None.
+    """
+    if guid_or_guids is None:
+        return None
+    if isinstance(guid_or_guids, str):
+        match = _ASIN_GUID.match(guid_or_guids)
+        return match.group(1).upper() if match else None
+    if isinstance(guid_or_guids, Mapping):
+        return extract_asin(guid_or_guids.get("id"))
+    if isinstance(guid_or_guids, Iterable):
+        for entry in guid_or_guids:
+            asin = extract_asin(entry)
+            if asin:
+                return asin
+    return None
+
+
+def parse_album(
+    item: Mapping[str, Any],
+    *,
+    library_id: str | None = None,
+    file_path: str | None = None,
+) -> PlexAudiobook | None:
+    """One album entry -> PlexAudiobook; None when it is not an album or has no ratingKey."""
+    rating_key = item.get("ratingKey")
+    if rating_key is None or rating_key == "":
+        return None
+    kind = item.get("type")
+    if kind is not None and kind != "album":
+        return None
+    guid = item.get("guid") or ""
+    asin = extract_asin(guid)
+    if asin is None:
+        children = item.get("Guid")
+        if children:
+            asin = extract_asin(children)
+    narrators = _tags(item.get("Style"))
+    section = item.get("librarySectionID")
+    return PlexAudiobook(
+        rating_key=str(rating_key),
+        guid=str(guid),
+        title=_str(item.get("title")) or "",
+        author=_str(item.get("parentTitle")) or "",
+        narrator=", ".join(narrators) if narrators else None,
+        duration_ms=_int(item.get("duration")),
+        year=_int(item.get("year")),
+        summary=_str(item.get("summary")),
+        thumb=_str(item.get("thumb")),
+        added_at=_int(item.get("addedAt")),
+        updated_at=_int(item.get("updatedAt")),
+        file_path=file_path,
+        user_rating=_float(item.get("userRating")),
+        asin=asin,
+        library_id=_str(section) if section is not None else library_id,
+    )
+
+
+def parse_albums(data: Any, *, library_id: str | None = None) -> tuple[list[PlexAudiobook], int]:
+    """A type=9 listing -> (albums, number of raw entries on the page, for paging)."""
+    container = media_container(data)
+    items = _items(container)
+    section = container.get("librarySectionID")
+    default_library = _str(section) if section is not None else library_id
+    albums: list[PlexAudiobook] = []
+    skipped = 0
+    for item in items:
+        album = parse_album(item, library_id=default_library)
+        if album is None:
+            skipped += 1
+        else:
+            albums.append(album)
+    if skipped:
+        log.debug("skipped %d non-album entries in a listing", skipped)
+    return albums, len(items)
+
+
+# -- folders -------------------------------------------------------------------
+
+
+def _pathmod(path: str) -> Any:
+    """ntpath for Windows server paths (``C:\\...``, ``\\\\nas\\...``), else posixpath."""
+    return ntpath if "\\" in path and not path.startswith("/") else posixpath
+
+
+def folder_of(file_path: str) -> str:
+    """The folder holding a file, in the server's own path flavour."""
+    return _pathmod(file_path).dirname(file_path)
+
+
+def common_folder(first: str, second: str) -> str:
+    """The deepest folder containing both (``.../Book/CD1`` + ``.../Book/CD2`` -> ``.../Book``)."""
+    if first == second:
+        return first
+    mod = _pathmod(first)
+    try:
+        common = mod.commonpath([first, second])
+    except ValueError:  # relative vs absolute, different drives: keep what we had
+        return first
+    return common or first
+
+
+def _part_files(track: Mapping[str, Any]) -> Iterator[str]:
+    for media in _as_list(track.get("Media")):
+        if not isinstance(media, dict):
+            continue
+        for part in _as_list(media.get("Part")):
+            if isinstance(part, dict):
+                path = part.get("file")
+                if path:
+                    yield str(path)
+
+
+def parse_folders(data: Any) -> tuple[dict[str, str], int]:
+    """Track entries -> ({album rating key: folder of its files}, raw entries on the page)."""
+    container = media_container(data)
+    items = _items(container)
+    folders: dict[str, str] = {}
+    for track in items:
+        parent = track.get("parentRatingKey")
+        if parent is None or parent == "":
+            continue
+        album = str(parent)
+        for path in _part_files(track):
+            folder = folder_of(path)
+            previous = folders.get(album)
+            folders[album] = folder if previous is None else common_folder(previous, folder)
+    return folders, len(items)
+
+
+def parse_album_folder(data: Any) -> str | None:
+    """``/library/metadata/{rk}/children`` -> the common folder of the album's files."""
+    folder: str | None = None
+    for track in _items(media_container(data)):
+        for path in _part_files(track):
+            here = folder_of(path)
+            folder = here if folder is None else common_folder(folder, here)
+    return folder
+
+
+# -- plex.tv ---------------------------------------------------------------------
+
+
+def _unwrap(data: Any, root: str) -> dict[str, Any]:
+    """plex.tv JSON objects are bare; their XML twins sit under a root element."""
+    if isinstance(data, dict) and root in data and isinstance(data[root], dict):
+        return data[root]
+    if isinstance(data, dict):
+        return data
+    raise PlexBadResponse(f"expected a {root} object")
+
+
+def parse_pin(data: Any) -> PlexPin:
+    """``POST /api/v2/pins`` and ``GET /api/v2/pins/{id}``."""
+    pin = _unwrap(data, "pin")
+    pin_id = _int(pin.get("id"))
+    code = _str(pin.get("code"))
+    if pin_id is None or code is None:
+        raise PlexBadResponse("PIN answer lacks id or code")
+    return PlexPin(
+        id=pin_id,
+        code=code,
+        auth_token=_str(pin.get("authToken")),
+        expires_at=_str(pin.get("expiresAt")),
+    )
+
+
+def parse_account(data: Any) -> PlexAccount:
+    """``GET /api/v2/user``."""
+    user = _unwrap(data, "user")
+    account_id = _int(user.get("id"))
+    if account_id is None:
+        raise PlexBadResponse("user answer lacks id")
+    return PlexAccount(
+        id=account_id,
+        uuid=_str(user.get("uuid")) or "",
+        username=_str(user.get("username")) or _str(user.get("title")) or "",
+        email=_str(user.get("email")),
+        title=_str(user.get("title")),
+        thumb=_str(user.get("thumb")),
+    )
+
+
+def _resource_entries(data: Any) -> list[Any]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        if "resources" in data:  # v2 XML: <resources><resource .../></resources>
+            inner = data["resources"]
+            return _as_list(inner.get("resource")) if isinstance(inner, dict) else []
+        if "MediaContainer" in data:  # v1 XML: <MediaContainer><Device .../></MediaContainer>
+            return _as_list(media_container(data).get("Device"))
+    raise PlexBadResponse("resources answer is not a list of devices")
+
+
+def _connection_uris(entry: Mapping[str, Any]) -> list[str]:
+    raw = entry.get("connections", entry.get("Connection"))
+    if isinstance(raw, dict):  # XML: <connections><connection/></connections>
+        raw = raw.get("connection")
+    return [
+        str(conn["uri"])
+        for conn in _as_list(raw)
+        if isinstance(conn, dict) and conn.get("uri")
+    ]
+
+
+def parse_resources(data: Any) -> list[PlexResource]:
+    """``GET /api/v2/resources``: the devices (servers, players) the account can reach."""
+    resources: list[PlexResource] = []
+    for entry in _resource_entries(data):
+        if not isinstance(entry, dict):
+            continue
+        client_id = _str(entry.get("clientIdentifier"))
+        if client_id is None:
+            continue
+        resources.append(
+            PlexResource(
+                name=_str(entry.get("name")) or "",
+                client_identifier=client_id,
+                provides=_str(entry.get("provides")) or "",
+                owned=bool(_bool(entry.get("owned"))),
+                access_token=_str(entry.get("accessToken")),
+                connections=_connection_uris(entry),
+            )
+        )
+    return resources
