@@ -79,6 +79,7 @@ class RequestRecord:
     query: dict[str, str]
     json: Any
     status: int
+    error: Any = None
 
 
 class _ErrorCollector(logging.Handler):
@@ -329,15 +330,21 @@ class FakeDiscord:
             )
 
     def _errors(self) -> str:
-        if not self.bot_errors:
-            return ""
-        lines = []
-        for rec in self.bot_errors[-3:]:
-            text = f"{rec.name}: {rec.getMessage()}"
-            if rec.exc_info and rec.exc_info[1] is not None:
-                text += f" -- {rec.exc_info[1]!r}"
-            lines.append(text)
-        return "; errors the bot logged: " + " | ".join(lines)
+        out = ""
+        failed = [r for r in self.requests if r.status >= 400][-3:]
+        if failed:
+            out += "; the bot's last failed requests: " + " | ".join(
+                f"{r.method} {r.path} -> {r.status} {r.error}" for r in failed
+            )
+        if self.bot_errors:
+            lines = []
+            for rec in self.bot_errors[-3:]:
+                text = f"{rec.name}: {rec.getMessage()}"
+                if rec.exc_info and rec.exc_info[1] is not None:
+                    text += f" -- {rec.exc_info[1]!r}"
+                lines.append(text)
+            out += "; errors the bot logged: " + " | ".join(lines)
+        return out
 
     # -- world building ---------------------------------------------------------
 
@@ -467,10 +474,16 @@ class FakeDiscord:
     # -- what the bot sent ------------------------------------------------------
 
     def record_request(
-        self, method: str, path: str, query: dict[str, str], body: Any, status: int
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: Any,
+        status: int,
+        error: Any = None,
     ) -> None:
         """Log one REST request (used by the REST middleware)."""
-        self.requests.append(RequestRecord(method, path, query, body, status))
+        self.requests.append(RequestRecord(method, path, query, body, status, error))
 
     def channel_messages(self, channel: FakeChannel | int) -> list[FakeMessage]:
         """Non-ephemeral messages in a channel, oldest first, deleted ones left out."""
@@ -725,14 +738,30 @@ class FakeDiscord:
 
     async def _await_response(self, inter: FakeInteraction, timeout: float | None) -> None:  # noqa: ASYNC109
         limit = self.response_deadline + 0.5 if timeout is None else timeout
-        try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while True:
             await self.wait_until(
-                lambda: inter.response is not None or inter.expired,
-                timeout=limit,
+                lambda: inter.response is not None or inter.expired or bool(inter.callback_errors),
+                timeout=max(deadline - loop.time(), 0.0),
                 what=f"the bot to answer {inter} (Discord: 'The application did not respond')",
             )
-        except FakeDiscordTimeout:
-            raise
+            if inter.response is not None or inter.expired:
+                break
+            # Discord rejected the bot's answer: allow a quick retry, then fail fast.
+            seen = len(inter.callback_errors)
+            with contextlib.suppress(FakeDiscordTimeout):
+                await self.wait_until(
+                    lambda seen=seen: (
+                        inter.response is not None or len(inter.callback_errors) > seen
+                    ),
+                    timeout=min(0.2, max(deadline - loop.time(), 0.0)),
+                )
+            if inter.response is None and len(inter.callback_errors) == seen:
+                raise FakeDiscordError(
+                    f"Discord rejected the bot's answer to {inter}: {inter.callback_errors[-1]}"
+                    f"{self._errors()}"
+                )
         if inter.expired:
             raise FakeDiscordError(
                 f"the bot answered {inter} after Discord's {self.response_deadline} s deadline"

@@ -466,7 +466,15 @@ class Choices(list[dict[str, Any]]):
 
 
 class FakeInteraction:
-    """One interaction a test started, and everything the bot did with it."""
+    """One interaction a test started, and everything the bot did with it.
+
+    ``response`` is the initial callback as the bot sent it (``{"type", "data"}``);
+    ``original`` the message it created (type 4, or the "thinking" placeholder
+    of type 5) or, for a button/select answered with type 6/7, the clicked
+    message itself (``source_message``), which is also what ``@original``
+    edits then touch; ``followups`` the follow-up messages. All are live:
+    edits are applied in place as the bot makes them.
+    """
 
     def __init__(
         self,
@@ -495,6 +503,7 @@ class FakeInteraction:
         self.choices: Choices | None = None
         self.modal: dict[str, Any] | None = None
         self.expired: bool = False
+        self.callback_errors: list[dict[str, Any]] = []
 
     @property
     def data(self) -> dict[str, Any]:
@@ -552,16 +561,13 @@ class FakeInteraction:
         pred: Callable[[FakeMessage], bool] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> FakeMessage:
-        """Wait until the original response satisfies ``pred`` (default: its next edit)."""
-        start = len(self.original.history) if self.original is not None else -1
+        """Wait until the original response satisfies ``pred`` (default: edited at least once)."""
 
         def check() -> bool:
             msg = self.original
             if msg is None:
                 return False
-            if pred is None:
-                return len(msg.history) > max(start, 0)
-            return bool(pred(msg))
+            return msg.edited if pred is None else bool(pred(msg))
 
         await self._fake.wait_until(check, timeout=timeout, what=f"an edit of {self!r}")
         assert self.original is not None
@@ -572,15 +578,10 @@ class FakeInteraction:
         pred: Callable[[FakeMessage], bool] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> FakeMessage:
-        """Wait for a follow-up message (matching ``pred`` if given) and return it."""
-        seen = len(self.followups)
+        """Wait for a follow-up matching ``pred`` (default: any) and return the first such."""
 
         def find() -> FakeMessage | None:
-            candidates = self.followups if pred is not None else self.followups[seen:]
-            for msg in candidates:
-                if pred is None or pred(msg):
-                    return msg
-            return None
+            return next((m for m in self.followups if pred is None or pred(m)), None)
 
         await self._fake.wait_until(
             lambda: find() is not None, timeout=timeout, what=f"a follow-up to {self!r}"

@@ -186,8 +186,11 @@ class RestApi:
             except HTTPError as exc:
                 response = exc.response
         body = request.get(BODY, (None, []))
+        err = None
+        if response.status >= 400 and isinstance(response, web.Response) and response.body:
+            err = json.loads(response.body)  # type: ignore[arg-type]
         self.fake.record_request(
-            request.method, path, dict(request.query), body[0], response.status
+            request.method, path, dict(request.query), body[0], response.status, err
         )
         if response.status >= 400:
             log.info("fake discord: %s %s -> %s", request.method, path, response.status)
@@ -517,11 +520,20 @@ class RestApi:
         return inter
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
-        """The initial interaction response."""
-        fake = self.fake
-        inter = fake.interactions.get(int(request.match_info["interaction_id"]))
+        """The initial interaction response (a rejected one is noted on the interaction)."""
+        inter = self.fake.interactions.get(int(request.match_info["interaction_id"]))
         if inter is None or inter.token != request.match_info["token"]:
             raise unknown("interaction", 10062)
+        try:
+            return await self._callback(request, inter)
+        except HTTPError as exc:
+            if inter.response is None and exc.response.body:
+                inter.callback_errors.append(json.loads(exc.response.body))  # type: ignore[arg-type]
+                self.fake.notify()
+            raise
+
+    async def _callback(self, request: web.Request, inter: FakeInteraction) -> web.StreamResponse:
+        fake = self.fake
         if inter.response is not None:
             raise HTTPError(error(400, 40060, "Interaction has already been acknowledged."))
         age = asyncio.get_running_loop().time() - inter.created_at
