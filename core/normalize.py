@@ -1,0 +1,553 @@
+"""Text normalisation for matching audiobooks: titles, people and ASINs.
+
+Plex titles and catalog titles describe the same book in different clothes:
+edition tags in any bracket style, series decorations before or after the
+title, leading articles moved to the end, curly quotes, diacritics, and
+authors written "Last, First" or with initials run together. This module
+takes the clothes off and keeps what identifies a book: the title words, its
+numbers and, separately, the series position, so the matcher can compare
+like with like. Pure functions, no I/O; results are cached because the same
+titles and names are parsed again on every scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+from rapidfuzz import fuzz
+
+log = logging.getLogger(__name__)
+
+# --- folding ----------------------------------------------------------------------
+
+# Letters NFKD does not decompose, and typographic punctuation with a plain twin.
+_TRANSLATE = str.maketrans(
+    {
+        "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss",
+        "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
+        "ı": "i",
+        "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
+        "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
+        "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
+    }
+)  # fmt: skip
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+
+
+def fold(text: str) -> str:
+    """Lowercase, diacritic-free, straight-quoted text; punctuation is kept for parsing."""
+    s = unicodedata.normalize("NFKD", text.translate(_TRANSLATE))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
+    s = s.replace("&", " and ")
+    return " ".join(s.split())
+
+
+def tokens(text: str) -> list[str]:
+    """Words and numbers of ``text``; apostrophes vanish so "Carl's" is one word."""
+    return _TOKEN.findall(fold(text).replace("'", ""))
+
+
+# --- ASIN -------------------------------------------------------------------------
+
+_ASIN_SHAPE = re.compile(r"^[A-Z0-9]{10}$")
+_GUID_ASIN = re.compile(
+    r"(?:audnexus|audiobooks|audible)[\w.]*://(?:album/|book/)?([A-Za-z0-9]{10})(?:_[A-Za-z]{2,3})?(?=[?/#]|$)",
+    re.IGNORECASE,
+)
+
+
+def normalize_asin(value: str | None) -> str | None:
+    """Canonical ASIN ("b08g9prs1k_us" -> "B08G9PRS1K"), or None for anything else.
+
+    The region suffix goes because every region's edition is asked about with
+    the same ten characters; a value without a digit is a word, not an ASIN.
+    """
+    if not value:
+        return None
+    candidate = value.strip().split("_", 1)[0].upper()
+    if not _ASIN_SHAPE.match(candidate) or not any(ch.isdigit() for ch in candidate):
+        return None
+    return candidate
+
+
+def asin_from_guid(guid: str | None) -> str | None:
+    """The ASIN an Audible-backed Plex agent put in an album guid, if any."""
+    if not guid:
+        return None
+    found = _GUID_ASIN.search(guid)
+    return normalize_asin(found.group(1)) if found else None
+
+
+# --- numbers ----------------------------------------------------------------------
+
+_WORD_NUMBERS = [
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+]  # fmt: skip
+_NUMBER_WORDS = {word: str(i) for i, word in enumerate(_WORD_NUMBERS, start=1)}
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, letters in ((50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv")):
+        while n >= value:
+            out += letters
+            n -= value
+    return out + "i" * n
+
+
+_ROMANS = {_roman(n): str(n) for n in range(1, 51)}
+# Markers whose number makes a different work ("Part II", "Vol. 2"), and those
+# whose number is only a place in a series ("Book 2" of a titled book).
+_ATTACHED_MARKERS = frozenset({"volume", "vol", "part", "pt", "episode", "ep"})
+_POSITION_MARKERS = frozenset({"book", "bk", "books", "no", "number"})
+_MARKERS = _ATTACHED_MARKERS | _POSITION_MARKERS
+_N = r"(?:\d+(?:\.\d+)?|[ivxl]+|" + "|".join(_WORD_NUMBERS) + r")"
+_MARK = r"(?:\b(?P<mark>book|bk|volume|vol|part|pt|episode|ep|no|number)\.?|(?P<hash>#))"
+
+
+def _number(token: str) -> str | None:
+    """Digits, number words and roman numerals as a canonical digit string."""
+    if token[0].isdigit():
+        if "." in token:
+            return token.rstrip("0").rstrip(".") if token.count(".") == 1 else None
+        return str(int(token))
+    return _NUMBER_WORDS.get(token) or _ROMANS.get(token)
+
+
+def _is_number(token: str) -> bool:
+    return token[0].isdigit()
+
+
+# --- titles -----------------------------------------------------------------------
+
+_ARTICLES = frozenset({"the", "a", "an"})
+_ABBREVIATIONS = {"mister": "mr", "doctor": "dr", "saint": "st", "versus": "vs"}
+_EDITION_CORE = frozenset(
+    {
+        "unabridged", "abridged", "unabr", "dramatized", "dramatised", "dramatization",
+        "dramatisation", "dramatizations", "dramatisations", "audiobook", "audiobooks",
+        "multicast", "graphicaudio", "uncut", "edition", "version",
+    }
+)  # fmt: skip
+_EDITION_PAIRS = frozenset(
+    {
+        ("full", "cast"), ("audible", "original"), ("audio", "drama"), ("radio", "drama"),
+        ("original", "recording"), ("radio", "play"), ("bbc", "radio"), ("audio", "play"),
+    }
+)  # fmt: skip
+_EDITION_WORDS = _EDITION_CORE | frozenset(
+    {
+        "full", "cast", "audible", "original", "audio", "drama", "radio", "bbc", "production",
+        "recording", "adaptation", "a", "an", "the", "with", "performance", "play", "retail",
+        "complete", "and", "dramatic", "reading", "presents", "studios", "sound", "effects",
+        "music", "deluxe", "special", "anniversary", "expanded", "classic", "serial", "th",
+        "st", "nd", "rd", "cd", "mp3", "m4b", "english", "american", "british", "us", "uk",
+    }
+)  # fmt: skip
+_DESCRIPTIVE_WORDS = frozenset(
+    {
+        "novel", "novella", "novels", "memoir", "memoirs", "story", "stories", "history",
+        "histories", "guide", "handbook", "biography", "autobiography", "thriller",
+        "mystery", "romance", "introduction", "essays", "poems", "collection", "edition",
+    }
+)  # fmt: skip
+_DESCRIPTIVE_MIN_WORDS = 5
+
+_BRACKET = re.compile(r"\s*[\(\[\{]([^\(\)\[\]\{\}]*)[\)\]\}]")
+_STRAY_BRACKETS = re.compile(r"[\(\)\[\]\{\}]")
+_YEAR = re.compile(r"^(?:1[5-9]|20)\d\d$")
+# A strong separator splits title from subtitle or decoration; a comma only
+# does so in front of a decoration. A hyphen needs a space before it, so
+# "Catch-22" and "Full-Cast" stay whole.
+_STRONG_SEP = re.compile(r"\s*:\s*|\s+-+\s*|\s*;\s*")
+_ANY_SEP = re.compile(r"\s*:\s*|\s+-+\s*|\s*;\s*|\s*,\s*")
+_TRAILING_EDITION = re.compile(
+    r"\s+(?:unabridged|abridged|dramati[sz]ed(?:\s+adaptation)?|(?:an\s+)?audible\s+original)$"
+)
+_DEC_NAMED = re.compile(rf"^(?P<series>.*?[^\W\d_].*?)\s*[,:]?\s*{_MARK}\s*(?P<n>{_N})$")
+_DEC_NUMBER = re.compile(rf"^{_MARK}\s*(?P<n>{_N})$")
+_DEC_OF_SERIES = re.compile(
+    rf"^(?P<mark>book|volume|vol|part)\s+(?P<n>{_N})\s+(?:in|of)\s+(?P<series>.+)$"
+)
+_DEC_SERIES_NOVEL = re.compile(r"^an?\s+(?P<series>.+?)\s+(?:novel|novella|thriller|mystery)$")
+_DEC_BARE = re.compile(r"^(?P<series>.*?[^\W\d_].*?)\s*,?\s*(?P<n>\d+(?:\.\d+)?)$")
+_PREFIX_NUMBER = re.compile(
+    rf"^(?P<mark>book|bk|volume|vol|part|pt)\.?\s*(?P<n>{_N})\s*(?::|\.|\s-+)\s*(?P<rest>.+)$"
+)
+_PREFIX_NAMED = re.compile(
+    rf"^(?P<series>[^:]*?[^\W\d_][^:]*?)\s*,?\s*{_MARK}\s*(?P<n>{_N})\s*(?::|\s-+)\s*(?P<rest>.+)$"
+)
+_PREFIX_BARE = re.compile(
+    r"^(?P<series>[^:]*?[^\W\d_][^:]*?)\s+(?P<n>\d+(?:\.\d+)?)\s+-+\s+(?P<rest>.+)$"
+)
+_TRAILING_ARTICLE = re.compile(r"\s*,\s*(?:the|a|an)$")
+
+
+@dataclass(frozen=True, slots=True)
+class TitleParts:
+    """What identifies a book in its title, with decorations set aside.
+
+    ``volume`` is a series position or volume number. It is ``attached`` when
+    it belongs to the title itself ("Dungeon Crawler Carl 2", "Vol. 2",
+    "Part II"): such a title names a different work than the same words
+    without the number. A detached number ("Book 2", "(Mistborn, Book 2)")
+    only says where a titled book sits in its series.
+    """
+
+    core: tuple[str, ...]
+    subtitle: tuple[str, ...] = ()
+    subtitle_descriptive: bool = False
+    series: tuple[str, ...] = ()
+    volume: str | None = None
+    volume_attached: bool = False
+    numbers: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The core words as one string."""
+        return " ".join(self.core)
+
+
+def _word_tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.replace("'", "").replace('"', " "))
+
+
+def _drop_article(words: list[str]) -> list[str]:
+    if len(words) > 1 and words[0] in _ARTICLES:
+        return words[1:]
+    return words
+
+
+def _is_edition(text: str) -> bool:
+    words = _word_tokens(text)
+    if not words or any(w in _MARKERS for w in words):
+        return False
+    if not all(w in _EDITION_WORDS or _is_number(w) for w in words):
+        return False
+    if any(w in _EDITION_CORE for w in words):
+        return True
+    return any(pair in _EDITION_PAIRS for pair in pairwise(words))
+
+
+def _is_descriptive(words: list[str]) -> bool:
+    """A subtitle that describes the book rather than names it ("A Memoir")."""
+    if not words:
+        return True
+    if words[0] in ("a", "an"):
+        return True
+    if any(w in _DESCRIPTIVE_WORDS for w in words):
+        return True
+    return len(words) >= _DESCRIPTIVE_MIN_WORDS
+
+
+def _series_words(text: str) -> tuple[str, ...]:
+    words = [w for w in _word_tokens(text) if w != "series"]
+    return tuple(_drop_article(words))
+
+
+@dataclass(slots=True)
+class _Decor:
+    """Series facts collected while a title is taken apart."""
+
+    series: tuple[str, ...] = ()
+    volume: str | None = None
+    attached: bool | None = None  # None: decide by comparing series and core
+
+    def set(self, series: tuple[str, ...], n: str | None, attached: bool | None) -> None:
+        if series and not self.series:
+            self.series = series
+        if n is not None and self.volume is None:
+            self.volume = _number(n)
+            self.attached = attached
+
+
+def _marker_attached(match: re.Match[str]) -> bool:
+    mark = match.groupdict().get("mark")
+    return mark in _ATTACHED_MARKERS
+
+
+def _decoration(text: str, decor: _Decor, *, bracketed: bool) -> bool:
+    """Record ``text`` if it is a series decoration; True when it was one."""
+    if m := _DEC_OF_SERIES.match(text):
+        decor.set(_series_words(m["series"]), m["n"], None)
+        return True
+    if m := _DEC_NUMBER.match(text):
+        decor.set((), m["n"], False if bracketed else _marker_attached(m))
+        return True
+    if m := _DEC_NAMED.match(text):
+        decor.set(_series_words(m["series"]), m["n"], None)
+        return True
+    if m := _DEC_SERIES_NOVEL.match(text):
+        decor.set(_series_words(m["series"]), None, None)
+        return True
+    if bracketed and (m := _DEC_BARE.match(text)):
+        decor.set(_series_words(m["series"]), m["n"], None)
+        return True
+    return False
+
+
+def _strip_brackets(s: str, decor: _Decor) -> str:
+    def replace(m: re.Match[str]) -> str:
+        content = m.group(1).strip(" ,:;-")
+        if not content or _is_edition(content) or _YEAR.match(content):
+            return ""
+        if not _decoration(content, decor, bracketed=True):
+            words = _word_tokens(content)
+            if not _is_descriptive(words) and not decor.series:
+                decor.series = tuple(_drop_article(words))
+        return ""
+
+    while True:
+        stripped = _BRACKET.sub(replace, s)
+        if stripped == s:
+            break
+        s = stripped
+    return " ".join(_STRAY_BRACKETS.sub(" ", s).split())
+
+
+def _last_split(s: str, sep: re.Pattern[str]) -> tuple[str, str] | None:
+    last = None
+    for last in sep.finditer(s):  # noqa: B007 - we want the last one
+        pass
+    if last is None or last.start() == 0 or last.end() == len(s):
+        return None
+    return s[: last.start()], s[last.end() :]
+
+
+def _strip_trailing_editions(s: str) -> str:
+    while True:
+        split = _last_split(s, _ANY_SEP)
+        if split and _is_edition(split[1]):
+            s = split[0]
+            continue
+        stripped = _TRAILING_EDITION.sub("", s)
+        if stripped != s and stripped.strip():
+            s = stripped
+            continue
+        return s.strip(" ,:;-")
+
+
+def _strip_tail_decoration(s: str, decor: _Decor) -> str:
+    split = _last_split(s, _STRONG_SEP)
+    if split and _decoration(split[1], decor, bracketed=False):
+        return split[0]
+    # No separator: "Title, Book 2", "Solo Leveling Vol. 2", "Mistborn #2".
+    if (m := _DEC_NAMED.match(s)) and decor.volume is None:
+        decor.set((), m["n"], _marker_attached(m))
+        return m["series"]
+    return s
+
+
+def _strip_prefix_decoration(s: str, decor: _Decor) -> str:
+    if m := _PREFIX_NUMBER.match(s):
+        decor.set((), m["n"], False)
+        return m["rest"]
+    if m := _PREFIX_NAMED.match(s):
+        decor.set(_series_words(m["series"]), m["n"], False)
+        return m["rest"]
+    if (m := _PREFIX_BARE.match(s)) and _word_tokens(m["rest"])[:1] not in (["a"], ["an"]):
+        decor.set(_series_words(m["series"]), m["n"], False)
+        return m["rest"]
+    return s
+
+
+def _numbers_in(words: list[str]) -> list[str]:
+    """Number words everywhere, roman numerals after a marker or at the end."""
+    return [_canonical_word(words, i) for i in range(len(words))]
+
+
+def _canonical_word(words: list[str], i: int) -> str:
+    word = words[i]
+    if word in _ABBREVIATIONS:
+        return _ABBREVIATIONS[word]
+    if _is_number(word):
+        return _number(word) or word
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    if word in _ROMANS:
+        after_marker = i > 0 and words[i - 1] in _MARKERS
+        trailing = i == len(words) - 1 and i > 0 and len(word) >= 2
+        if after_marker or trailing:
+            return _ROMANS[word]
+    return word
+
+
+def _take_volume(words: list[str], decor: _Decor) -> list[str]:
+    """A trailing "vol 2" / "part ii" / bare number belongs to the title."""
+    if len(words) >= 3 and words[-2] in _MARKERS and _is_number(words[-1]):
+        decor.set((), words[-1], words[-2] in _ATTACHED_MARKERS)
+        return words[:-2]
+    bare = len(words) >= 2 and _is_number(words[-1]) and not _is_number(words[-2])
+    if bare and decor.volume is None:
+        decor.set((), words[-1], True)
+        return words[:-1]
+    return words
+
+
+@lru_cache(maxsize=100_000)
+def parse_title(title: str) -> TitleParts:
+    """Take a book title apart into core words, subtitle and series facts."""
+    decor = _Decor()
+    s = _strip_brackets(fold(title), decor)
+    s = _strip_trailing_editions(s)
+    s = _strip_tail_decoration(s, decor)
+    s = _strip_trailing_editions(s)
+    s = _strip_prefix_decoration(s, decor)
+
+    main, subtitle = s, ""
+    if (first := _STRONG_SEP.search(s)) and first.start() > 0 and first.end() < len(s):
+        main, subtitle = s[: first.start()], s[first.end() :]
+    main = _TRAILING_ARTICLE.sub("", main)
+
+    core = _take_volume(_numbers_in(_drop_article(_word_tokens(main))), decor)
+    sub = _numbers_in(_drop_article(_word_tokens(subtitle)))
+    if not core and sub:
+        core, sub = sub, []
+    if not core and decor.series:
+        core = list(decor.series)
+        decor.attached = True if decor.volume else None
+    if not core and decor.volume is None:
+        core = _word_tokens(fold(title))
+
+    attached = decor.attached
+    if attached is None:
+        attached = bool(decor.volume) and tuple(core) == decor.series
+    return TitleParts(
+        core=tuple(core),
+        subtitle=tuple(sub),
+        subtitle_descriptive=_is_descriptive(_word_tokens(subtitle)) if sub else False,
+        series=decor.series,
+        volume=decor.volume,
+        volume_attached=bool(decor.volume) and attached,
+        numbers=tuple(w for w in core if _is_number(w)),
+    )
+
+
+# --- people -----------------------------------------------------------------------
+
+_PERSON_SPLIT = re.compile(r"\s*(?:;|/|\||&|\band\b|\bwith\b|\n)\s*")
+_PERSON_DROP = frozenset(
+    {
+        "jr", "sr", "phd", "md", "dr", "prof", "professor", "mr", "mrs", "ms", "sir", "dame",
+        "esq", "ii", "iii", "iv", "editor", "editors", "ed", "eds", "translator", "translated",
+        "trans", "edited", "by", "foreword", "introduction", "afterword", "contributor",
+        "contributors", "narrator", "narrated", "illustrator", "adapted", "adaptation",
+    }
+)  # fmt: skip
+_PLACEHOLDERS = frozenset(
+    {
+        "", "unknown", "unknown author", "unknown artist", "various", "various authors",
+        "various artists", "n a", "na", "none", "anonymous author",
+    }
+)  # fmt: skip
+_VOWELS = frozenset("aeiouy")
+# Family names this close are one name spelled two ways ("Dostoevsky"/"Dostoyevsky").
+_SAME_FAMILY_NAME = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One name, in "given ... family" order with initials run together."""
+
+    key: str
+    last: str
+    initials: tuple[str, ...]  # first letters of the given names, in order
+
+
+def _person(words: list[str]) -> Person | None:
+    words = [w for w in words if w not in _PERSON_DROP and not _is_number(w)]
+    if not words:
+        return None
+    given, last = words[:-1], words[-1]
+    initials: list[str] = []
+    for word in given:
+        if len(word) <= 3 and not (set(word) & _VOWELS):
+            initials.extend(word)  # "j", or "jrr" run together
+        else:
+            initials.append(word[0])
+    key = " ".join([*_join_initials(given), last])
+    return Person(key=key, last=last, initials=tuple(initials))
+
+
+def _join_initials(given: list[str]) -> list[str]:
+    out: list[str] = []
+    run = ""
+    for word in given:
+        if len(word) == 1:
+            run += word
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(word)
+    if run:
+        out.append(run)
+    return out
+
+
+def _chunk_people(chunk: str) -> list[list[str]]:
+    """One "&"-free piece: a name, "Last, First", or a comma list of names."""
+    parts = [_word_tokens(p) for p in chunk.split(",")]
+    parts = [p for p in parts if p and not all(w in _PERSON_DROP for w in p)]
+    if len(parts) <= 1:
+        return parts
+    readings = list(parts)
+    if len(parts) == 2 and len(parts[0]) <= 3 and len(parts[1]) <= 3:
+        readings.append(parts[1] + parts[0])  # "Tolkien, J.R.R."
+    elif len(parts) % 2 == 0 and all(len(p) == 1 for p in parts):
+        for i in range(0, len(parts), 2):  # "King, Stephen, Straub, Peter"
+            readings.append(parts[i + 1] + parts[i])
+    return readings
+
+
+@lru_cache(maxsize=50_000)
+def parse_people(text: str | None) -> tuple[Person, ...]:
+    """Every person a credit line may name; () for none or a placeholder.
+
+    An ambiguous comma ("Homer, Emily Wilson") yields every reading, because
+    the matcher takes the best pair and an extra reading costs nothing.
+    """
+    if not text:
+        return ()
+    folded = _BRACKET.sub(" ", fold(text))
+    if " ".join(_word_tokens(folded)) in _PLACEHOLDERS:
+        return ()
+    people: dict[str, Person] = {}
+    for chunk in _PERSON_SPLIT.split(folded):
+        for words in _chunk_people(chunk):
+            person = _person(words)
+            if person and person.key not in people:
+                people[person.key] = person
+    return tuple(people.values())
+
+
+def _initials_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def person_similarity(a: Person, b: Person) -> float:
+    """0..100: how surely two names are the same person.
+
+    Fuzzy on the whole name (transliterations), then family name plus
+    initials: a bare family name ("Preston") is a strong hint, and the same
+    family name with other initials ("Owen King") is another person.
+    """
+    if a.key == b.key:
+        return 100.0
+    score = fuzz.token_sort_ratio(a.key, b.key)
+    if fuzz.ratio(a.last, b.last) >= _SAME_FAMILY_NAME:
+        if not a.initials or not b.initials:
+            score = max(score, 90.0)
+        elif _initials_agree(a.initials, b.initials):
+            score = max(score, 95.0)
+        else:
+            score = min(score, 60.0)
+    return float(score)
