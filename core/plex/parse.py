@@ -215,9 +215,7 @@ def _items(container: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The entries of a container: JSON ``Metadata``; XML ``Directory``/``Track``/``Video``."""
     items = container.get("Metadata")
     if items is None:
-        items = (
-            container.get("Directory") or container.get("Track") or container.get("Video") or []
-        )
+        items = container.get("Directory") or container.get("Track") or container.get("Video") or []
     items = _as_list(items)
     return [item for item in items if isinstance(item, dict)]
 
@@ -373,6 +371,11 @@ def _pathmod(path: str) -> Any:
 
 def folder_of(file_path: str) -> str:
     """The folder holding a file, in the server's own path flavour."""
+    if "\\" not in file_path:  # POSIX fast path: runs once per track of a full scan
+        head, sep, _tail = file_path.rpartition("/")
+        if head and not head.endswith("/"):
+            return head
+        return posixpath.dirname(file_path) if sep else ""
     return _pathmod(file_path).dirname(file_path)
 
 
@@ -400,19 +403,38 @@ def _part_files(track: Mapping[str, Any]) -> Iterator[str]:
 
 
 def parse_folders(data: Any) -> tuple[dict[str, str], int]:
-    """Track entries -> ({album rating key: folder of its files}, raw entries on the page)."""
+    """Track entries -> ({album rating key: folder of its files}, raw entries on the page).
+
+    Hot loop of a full scan (one pass per track): the common shape, one Media
+    with one Part, is read inline; anything else goes through ``_part_files``.
+    """
     container = media_container(data)
     items = _items(container)
     folders: dict[str, str] = {}
+    get_folder = folders.get
     for track in items:
         parent = track.get("parentRatingKey")
         if parent is None or parent == "":
             continue
-        album = str(parent)
-        for path in _part_files(track):
+        album = parent if type(parent) is str else str(parent)
+        media = track.get("Media")
+        paths: Iterable[str]
+        if type(media) is list and len(media) == 1 and type(media[0]) is dict:
+            parts = media[0].get("Part")
+            if type(parts) is list and len(parts) == 1 and type(parts[0]) is dict:
+                path = parts[0].get("file")
+                paths = (path,) if type(path) is str and path else ()
+            else:
+                paths = _part_files(track)
+        else:
+            paths = _part_files(track)
+        for path in paths:
             folder = folder_of(path)
-            previous = folders.get(album)
-            folders[album] = folder if previous is None else common_folder(previous, folder)
+            previous = get_folder(album)
+            if previous is None:
+                folders[album] = folder
+            elif previous != folder:
+                folders[album] = common_folder(previous, folder)
     return folders, len(items)
 
 
@@ -486,9 +508,7 @@ def _connection_uris(entry: Mapping[str, Any]) -> list[str]:
     if isinstance(raw, dict):  # XML: <connections><connection/></connections>
         raw = raw.get("connection")
     return [
-        str(conn["uri"])
-        for conn in _as_list(raw)
-        if isinstance(conn, dict) and conn.get("uri")
+        str(conn["uri"]) for conn in _as_list(raw) if isinstance(conn, dict) and conn.get("uri")
     ]
 
 

@@ -216,9 +216,7 @@ class PlexServer:
     async def metadata(self, rating_key: str | int) -> PlexAudiobook | None:
         """One album with its current metadata (and the token owner's rating); None on 404."""
         try:
-            resp = await self._get(
-                f"/library/metadata/{_seg(rating_key)}", {"includeGuids": 1}
-            )
+            resp = await self._get(f"/library/metadata/{_seg(rating_key)}", {"includeGuids": 1})
         except PlexNotFound:
             return None
         albums, _count = parse_albums(resp.data)
