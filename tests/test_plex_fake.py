@@ -106,6 +106,8 @@ async def test_benchmark_process_mode_prints_ready_and_serves() -> None:
         "0",
         "--token",
         "bench-token-123",
+        "--section",
+        "7",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
@@ -117,7 +119,7 @@ async def test_benchmark_process_mode_prints_ready_and_serves() -> None:
         assert word == "READY"
         assert url.startswith("http://127.0.0.1:")
         async with PlexServer(url, "bench-token-123", client_identifier="bench") as server:
-            pages = [page async for page in server.iter_albums("5", page_size=25)]
+            pages = [page async for page in server.iter_albums("7", page_size=25)]
             assert sum(len(p.items) for p in pages) == 40
     finally:
         proc.terminate()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from core.plex import (
     AlbumPage,
@@ -161,7 +163,9 @@ async def test_paging_totals_from_header_only(pms: FakePlex, server: PlexServer)
     pms.format = "xml"
     original = pms._respond
 
-    def drop_body_total(request, container, **kwargs):  # type: ignore[no-untyped-def]
+    def drop_body_total(
+        request: web.Request, container: dict[str, Any], **kwargs: Any
+    ) -> web.Response:
         container.pop("totalSize", None)
         container.pop("offset", None)
         return original(request, container, **kwargs)

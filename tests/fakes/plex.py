@@ -12,7 +12,11 @@ Knobs of ``FakePlex`` (all plain attributes, change them at any time):
 ({start: status}), ``malformed_at_start`` ({start}), ``drop_at_start``
 ({start}), ``drop_connections``, ``delay`` (seconds per request),
 ``ignore_paging``, ``max_page_size``, ``identity_requires_token``;
-``requests`` logs every request, ``refreshes`` every section refresh.
+``requests`` logs every request, ``refreshes`` every section refresh;
+``add_user(token, ratings)`` accepts a shared user's server token whose
+listings carry that user's ``userRating``. The audiobook section is ``"1"``
+(``section_id``), the movie section ``"2"``; ``/identity`` needs no token, as
+on a real PMS.
 
 Usage::
 
@@ -26,7 +30,8 @@ Usage::
 
 For benchmarks run it as its own process (so only the scanner's memory is
 measured): ``python -m tests.fakes.plex --albums 50000 --port 0 --token T``
-prints ``READY <url>`` once listening and serves until killed.
+prints ``READY <url>`` once listening and serves until killed (``--seed``,
+``--section``, ``--format`` optional).
 """
 
 from __future__ import annotations
@@ -587,7 +592,7 @@ class FakePlex(_FakeServer):
         token: str = DEFAULT_TOKEN,
         machine_identifier: str = DEFAULT_MACHINE_ID,
         version: str = DEFAULT_VERSION,
-        section_id: str = "5",
+        section_id: str = "1",
         section_title: str = "Audiobooks",
         agent: str = "com.plexapp.agents.audnexus",
         format: Format = "auto",
@@ -600,7 +605,7 @@ class FakePlex(_FakeServer):
         self.version = version
         self.section_id = str(section_id)
         self.section_title = section_title
-        self.movie_section_id = "3"
+        self.movie_section_id = "2" if self.section_id != "2" else "3"
         self.agent = agent
         self.albums: dict[str, FakeAlbum] = {}
         # Extra accepted tokens (a user's server access token) -> that user's ratings.
@@ -781,7 +786,7 @@ class FakePlex(_FakeServer):
             if self.section_id.isdigit()
             else self.section_id,
             "librarySectionTitle": self.section_title,
-            "librarySectionUUID": "00000000-0000-4000-8000-00000000000" + self.section_id[-1],
+            "librarySectionUUID": f"00000000-0000-4000-8000-{_crc(self.section_id):012x}",
             "mediaTagPrefix": "/system/bundle/media/flags/",
             "mediaTagVersion": 1734358180,
         }
@@ -1407,7 +1412,13 @@ class FakePlexTV(_FakeServer):
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    pms = FakePlex(token=args.token, format=args.format, host=args.host, port=args.port)
+    pms = FakePlex(
+        token=args.token,
+        section_id=args.section,
+        format=args.format,
+        host=args.host,
+        port=args.port,
+    )
     started = time.perf_counter()
     pms.make_synthetic(args.albums, seed=args.seed)
     built = time.perf_counter() - started
@@ -1435,6 +1446,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=("auto", "json", "xml"), default="auto")
+    parser.add_argument("--section", default="1", help="key of the audiobook section")
     args = parser.parse_args(argv)
     asyncio.run(_serve(args))
 
