@@ -335,6 +335,10 @@ async def test_metadata_search_refresh_and_libraries(pms: FakePlex, server: Plex
         (pms.section_id, "Audiobooks", ("/audiobooks",))
     ]
     assert len(libraries) == 2
+    assert await server.album_count(pms.section_id) == 3
+    assert await server.album_count(pms.movie_section_id) == 0
+    pms.omit_totals = True
+    assert await server.album_count(pms.section_id) is None
     identity = await server.identity()
     assert identity.machine_identifier == pms.machine_identifier
 

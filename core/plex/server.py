@@ -105,6 +105,17 @@ class PlexServer:
         """Every library section; audiobook candidates are those with ``is_music``."""
         return parse_libraries((await self._get("/library/sections")).data)
 
+    async def album_count(self, section_id: str | int) -> int | None:
+        """Number of albums (books) in a section, from an empty page's total; None if unsaid.
+
+        ``libraries()`` cannot say it: PMS lists sections without counts.
+        """
+        resp = await self._get(
+            f"/library/sections/{_seg(section_id)}/all",
+            {"type": ALBUM_TYPE, "X-Plex-Container-Start": 0, "X-Plex-Container-Size": 0},
+        )
+        return container_total(media_container(resp.data), resp.headers)
+
     async def refresh(self, section_id: str | int) -> None:
         """Ask PMS to rescan a section (it answers at once and scans in the background)."""
         await self._get(f"/library/sections/{_seg(section_id)}/refresh", parse=False)
