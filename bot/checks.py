@@ -1,0 +1,52 @@
+"""Admin checks, enforced by the bot for every admin command, button and select.
+
+Discord's default permissions only hide commands; a forged or stale
+interaction still reaches the bot, so every admin entry point calls
+`require_admin` (RoboDanny's hybrid check, STYLE.md habit 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import discord
+from discord import app_commands
+
+
+class NotAdmin(app_commands.CheckFailure):
+    """The user is not an Earmark admin."""
+
+    message = (
+        "This is for Earmark admins only (the Manage Server permission or an admin role)."
+    )
+
+
+class WrongGuild(app_commands.CheckFailure):
+    message = "Earmark is not set up for this server."
+
+
+def is_admin(user: discord.abc.User | discord.Member, admin_role_ids: Iterable[int]) -> bool:
+    """Manage Server in this guild, or one of the configured admin roles."""
+    if not isinstance(user, discord.Member):
+        return False
+    if user.guild_permissions.manage_guild or user.guild_permissions.administrator:
+        return True
+    roles = set(admin_role_ids)
+    return any(role.id in roles for role in user.roles)
+
+
+def require_admin(interaction: discord.Interaction) -> None:
+    """Raise NotAdmin unless the interaction's user is an admin."""
+    settings = interaction.client.runtime.settings  # type: ignore[attr-defined]
+    if not is_admin(interaction.user, settings.discord.admin_role_ids):
+        raise NotAdmin(NotAdmin.message)
+
+
+def admin_only() -> app_commands.check:  # type: ignore[valid-type]
+    """A bot-side admin check for one app command."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        require_admin(interaction)
+        return True
+
+    return app_commands.check(predicate)

@@ -1,0 +1,264 @@
+"""The command line: `python -m bot [run|check|scan|match]` (DESIGN.md, "Command line").
+
+Everything but `run` works without Discord: with `[plex] url/token/library_id`
+in the config an admin can check the server, scan it and ask the matcher.
+Exit codes: 0 success, 1 a check or scan failed, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.matcher import BookQuery, MatchResult
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+from bot.runtime import Runtime
+from core.catalog.errors import CatalogError
+from core.crypto import CryptoError
+from core.db import DatabaseError
+from core.library import PlexNotConfigured, ScanProgress, ScanSummary
+from core.plex import PlexError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Earmark: audiobook requests for Plex, on Discord."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="config file (default config.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command")
+
+    sub.add_parser("run", parents=[common], help="run the Discord bot (the default)")
+    sub.add_parser(
+        "check", parents=[common], help="test the database, the Plex server and the catalog"
+    )
+
+    scan = sub.add_parser("scan", parents=[common], help="scan the Plex library now")
+    mode = scan.add_mutually_exclusive_group()
+    mode.add_argument("--full", dest="mode", action="store_const", const="full")
+    mode.add_argument("--recent", dest="mode", action="store_const", const="recent")
+    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+    scan.set_defaults(mode="full")
+
+    match = sub.add_parser(
+        "match", parents=[common], help="ask the matcher whether a book is in the library"
+    )
+    match.add_argument("title", nargs="?", help="book title")
+    match.add_argument("--author")
+    match.add_argument("--narrator")
+    match.add_argument("--asin")
+    match.add_argument("--batch", metavar="FILE.jsonl", help="one JSON object per line")
+    match.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(command="run", config=None, verbose=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "match" and bool(args.title) == bool(args.batch):
+        parser.error("match needs a TITLE or --batch FILE.jsonl (not both)")
+    quiet = args.command in {"scan", "match", "check"}
+    level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(level, settings.secrets())
+    try:
+        if args.command == "run":
+            from bot.app import run_bot  # imported late: the CLI works without discord wiring
+
+            return run_bot(settings)
+        return asyncio.run(_dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        async with Runtime(settings) as runtime:
+            if args.command == "check":
+                return await cmd_check(runtime, sys.stdout)
+            if args.command == "scan":
+                return await cmd_scan(runtime, args.mode, as_json=args.json)
+            return await cmd_match(runtime, args)
+    except (DatabaseError, CryptoError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# ----- check ---------------------------------------------------------------------------------
+
+
+async def cmd_check(runtime: Runtime, out: TextIO) -> int:
+    """Test each dependency and say what is wrong in one line each."""
+    ok = True
+
+    def line(good: bool, what: str, detail: str) -> None:
+        nonlocal ok
+        ok = ok and good
+        print(f"{'ok  ' if good else 'FAIL'} {what}: {detail}", file=out)
+
+    line(True, "database", "reachable")
+    try:
+        conn = await runtime.plex.connection()
+        server = await runtime.plex.server(conn)
+        identity = await server.identity()
+        line(True, "plex server", f"{conn.url} (machine {identity.machine_identifier}, "
+             f"version {identity.version or '?'})")
+        libraries = await server.libraries()
+        music = [lib for lib in libraries if lib.is_music]
+        listing = ", ".join(f"{lib.id}={lib.title}" for lib in music) or "none"
+        line(bool(music), "plex music libraries", listing)
+        if conn.library_id:
+            chosen = next((lib for lib in libraries if lib.id == conn.library_id), None)
+            line(
+                chosen is not None and chosen.is_music,
+                "audiobook library",
+                f"{conn.library_id} = {chosen.title}" if chosen else
+                f"{conn.library_id} does not exist on this server",
+            )
+        else:
+            line(False, "audiobook library", "not chosen ([plex] library_id or /setup library)")
+    except PlexNotConfigured as err:
+        line(False, "plex server", str(err))
+    except PlexError as err:
+        line(False, "plex server", str(err))
+    try:
+        results = await runtime.catalog.search("dune", limit=1)
+        line(True, "audible catalog", f"{runtime.settings.catalog.region} ({len(results)} result)")
+    except CatalogError as err:
+        line(False, "audible catalog", str(err))
+    return EXIT_OK if ok else EXIT_FAIL
+
+
+# ----- scan ----------------------------------------------------------------------------------
+
+
+async def cmd_scan(runtime: Runtime, mode: str, *, as_json: bool = False) -> int:
+    """One scan now: progress on stderr, the summary on stdout."""
+
+    def progress(event: ScanProgress) -> None:
+        total = f"/{event.total}" if event.total is not None else ""
+        print(f"\r{event.phase:<10} {event.done}{total}   ", end="", file=sys.stderr, flush=True)
+
+    try:
+        summary = await runtime.scans.run(mode, progress)  # type: ignore[arg-type]
+    except PlexNotConfigured as err:
+        print(f"\nerror: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except PlexError as err:
+        print(f"\nerror: the scan failed, nothing was removed: {err}", file=sys.stderr)
+        return EXIT_FAIL
+    print(file=sys.stderr)
+    if as_json:
+        print(json.dumps(summary.as_dict()))
+    else:
+        print(format_summary(summary))
+    return EXIT_OK if summary.complete else EXIT_FAIL
+
+
+def format_summary(summary: ScanSummary) -> str:
+    lines = [
+        f"{summary.mode} scan {'complete' if summary.complete else 'INCOMPLETE'} "
+        f"in {summary.seconds:.1f}s",
+        f"total: {summary.total}",
+        f"new: {summary.new}",
+        f"updated: {summary.updated}",
+        f"removed: {summary.removed}",
+        f"matched requests: {summary.matched_requests}",
+    ]
+    if summary.note:
+        lines.append(f"note: {summary.note}")
+    return "\n".join(lines)
+
+
+# ----- match ---------------------------------------------------------------------------------
+
+
+def result_json(result: MatchResult) -> dict[str, Any]:
+    """The contract's per-book shape."""
+    return {
+        "matched": result.matched,
+        "rating_key": result.item.rating_key if result.matched and result.item else None,
+        "title": result.item.title if result.matched and result.item else None,
+        "score": round(float(result.score), 2),
+        "reason": result.reason,
+    }
+
+
+def parse_batch_line(raw: str, number: int) -> BookQuery:
+    """One JSONL line to a query; ValueError with a message naming the line."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"line {number}: not valid JSON ({err.msg})") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"line {number}: expected a JSON object")
+    fields: dict[str, str | None] = {}
+    for key in ("title", "author", "narrator", "asin"):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"line {number}: {key} must be a string")
+        fields[key] = value.strip() if isinstance(value, str) and value.strip() else None
+    if not fields["title"] and not fields["asin"]:
+        raise ValueError(f"line {number}: needs a title (or an asin)")
+    return BookQuery(
+        title=fields["title"] or "",
+        author=fields["author"],
+        narrator=fields["narrator"],
+        asin=fields["asin"],
+    )
+
+
+async def cmd_match(runtime: Runtime, args: argparse.Namespace) -> int:
+    index = await runtime.scans.library_index()
+    if not args.batch:
+        query = BookQuery(
+            title=args.title, author=args.author, narrator=args.narrator, asin=args.asin
+        )
+        result = index.match(query)
+        if args.json:
+            print(json.dumps(result_json(result)))
+        elif result.matched and result.item:
+            print(f"matched: {result.item.title} — {result.item.author or '?'} "
+                  f"(rating key {result.item.rating_key}, score {result.score:.1f}; "
+                  f"{result.reason})")
+        else:
+            print(f"not in the library (score {result.score:.1f}; {result.reason})")
+        return EXIT_OK
+
+    try:
+        text = await asyncio.to_thread(Path(args.batch).read_text, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"error: cannot read {args.batch}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    status = EXIT_OK
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            query = parse_batch_line(raw, number)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            invalid = {"matched": False, "rating_key": None, "title": None, "score": 0.0}
+            print(json.dumps({**invalid, "reason": f"invalid input: {err}"}))
+            status = EXIT_USAGE
+            continue
+        print(json.dumps(result_json(index.match(query))))
+    return status

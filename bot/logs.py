@@ -1,0 +1,32 @@
+"""Logging for the process: one stderr handler with the secrets filter on it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+
+from core.redact import install_filter, register_secret
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def setup_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr; mask every known secret (more are registered as they are learnt)."""
+    for secret in secrets:
+        register_secret(secret)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_earmark", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler._earmark = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    install_filter(root)
+    # discord.py and aiohttp are chatty at DEBUG; keep them at INFO unless asked.
+    if level > logging.DEBUG:
+        logging.getLogger("discord.gateway").setLevel(max(level, logging.WARNING))
+        logging.getLogger("tortoise").setLevel(max(level, logging.WARNING))
+        logging.getLogger("aiosqlite").setLevel(max(level, logging.WARNING))

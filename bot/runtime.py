@@ -1,0 +1,109 @@
+"""The services of one Earmark process, wired from the settings.
+
+Both the bot and the command line open a `Runtime`: the database, the token
+cipher, the settings store, ONE shared aiohttp session, the Plex source, the
+scan service and the catalog. Cogs and CLI commands reach core only through it.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+import aiohttp
+
+from bot.config import Settings
+from core.catalog.cache import CachedCatalog
+from core.catalog.client import AudibleCatalog
+from core.config_store import (
+    PLEX_CLIENT_ID,
+    PLEX_LIBRARY,
+    PLEX_TOKEN,
+    PLEX_URL,
+    ConfigStore,
+)
+from core.crypto import TokenCipher, load_or_create_key
+from core.db import close_db, open_db
+from core.library import ScanService
+from core.plex import PlexTV
+from core.plex_source import StoredPlexSource
+from core.redact import register_secret
+from core.requests.service import RequestService
+
+log = logging.getLogger(__name__)
+
+
+def pinned_plex(settings: Settings) -> dict[str, str]:
+    """The Plex values fixed by the file or the environment (they win over /setup)."""
+    plex = settings.plex
+    values = {
+        PLEX_URL: plex.url,
+        PLEX_TOKEN: plex.token,
+        PLEX_LIBRARY: plex.library_id,
+        PLEX_CLIENT_ID: plex.client_identifier,
+    }
+    return {key: value for key, value in values.items() if value}
+
+
+class Runtime:
+    """Owns the long-lived resources; close it to release them all."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        key = load_or_create_key(settings.security.key_file)
+        register_secret(key.decode())  # the Fernet key is a secret like any token
+        self.cipher = TokenCipher(key)
+        self.store = ConfigStore(self.cipher)
+        self.session: aiohttp.ClientSession | None = None
+        self._opened_db = False
+
+    async def open(self) -> Runtime:
+        await open_db(self.settings.database.url)
+        self._opened_db = True
+        self.session = aiohttp.ClientSession()
+        self.plex = StoredPlexSource(
+            self.store, pinned_plex(self.settings), self.session, product=self.settings.plex.product
+        )
+        self.scans = ScanService(self.plex)
+        self.catalog = AudibleCatalog(
+            session=self.session,
+            region=self.settings.catalog.region,
+            base_url=self.settings.catalog.audible_url or None,
+        )
+        self.catalog_cache = CachedCatalog(self.catalog)
+        self.requests = RequestService(
+            self.scans, self.store, max_open_per_user=self.settings.requests.max_open_per_user
+        )
+        return self
+
+    async def plex_tv(self) -> PlexTV:
+        """A plex.tv client with this install's stable client identifier."""
+        conn = await self.plex.connection()
+        plex = self.settings.plex
+        return PlexTV(
+            session=self.session,
+            client_identifier=conn.client_identifier,
+            product=plex.product,
+            tv_url=plex.tv_url,
+            app_url=plex.app_url,
+        )
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.catalog_cache.aclose()
+            await self.session.close()
+            self.session = None
+        if self._opened_db:
+            await close_db()
+            self._opened_db = False
+
+    async def __aenter__(self) -> Runtime:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,330 @@
+"""The one scan service: full scans and recently-added polls of the Plex library.
+
+Every caller (the CLI, `/admin scan`, the scheduled jobs) goes through
+`ScanService.run`, which lets one scan run at a time: a caller asking for the
+scan already running (or for a recent poll while a full scan runs) joins it;
+a full scan asked for during a recent poll starts once the poll is done.
+
+Safety rules: rows are removed only after a complete, successful full scan;
+an error or a short listing deletes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from core.library import mirror
+from core.matcher import LibraryIndex
+from core.models import PlexItem
+from core.plex import PlexAudiobook, PlexServer
+from core.requests.fulfil import fulfil_open_requests, open_request_count
+
+log = logging.getLogger(__name__)
+
+ScanMode = Literal["full", "recent"]
+Phase = Literal["connecting", "files", "books", "removing", "matching", "done"]
+
+
+class PlexNotConfigured(Exception):
+    """No Plex server or library is set up yet; the message says what is missing."""
+
+
+class PlexSource(Protocol):
+    """Gives the scan a connected server client and the audiobook library's section key."""
+
+    async def connect(self) -> tuple[PlexServer, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScanProgress:
+    mode: ScanMode
+    phase: Phase
+    done: int
+    total: int | None
+
+
+ProgressCallback = Callable[[ScanProgress], Awaitable[None] | None]
+
+
+@dataclass(slots=True)
+class ScanSummary:
+    """The seed's summary, plus what a reader needs to trust it."""
+
+    mode: ScanMode
+    total: int = 0  # items seen in Plex by this scan
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    matched_requests: int = 0
+    matched_request_ids: list[int] = field(default_factory=list)
+    complete: bool = True
+    seconds: float = 0.0
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "total": self.total,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "matched_requests": self.matched_requests,
+            "complete": self.complete,
+            "seconds": round(self.seconds, 3),
+            "note": self.note,
+        }
+
+
+@dataclass(slots=True)
+class _Run:
+    mode: ScanMode
+    listeners: list[ProgressCallback] = field(default_factory=list)
+    task: asyncio.Task[ScanSummary] | None = None
+
+
+class ScanService:
+    """Runs scans one at a time and keeps the matcher's library index up to date."""
+
+    def __init__(
+        self,
+        source: PlexSource,
+        *,
+        page_size: int = 500,
+        folder_page_size: int = 2000,
+        recent_page_size: int = 50,
+        folder_concurrency: int = 8,
+    ) -> None:
+        self._source = source
+        self._page_size = page_size
+        self._folder_page_size = folder_page_size
+        self._recent_page_size = recent_page_size
+        self._folder_concurrency = folder_concurrency
+        self._current: _Run | None = None
+        self._index: LibraryIndex | None = None
+        self._index_lock = asyncio.Lock()
+
+    # ----- public -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> ScanMode | None:
+        return self._current.mode if self._current else None
+
+    async def run(self, mode: ScanMode, progress: ProgressCallback | None = None) -> ScanSummary:
+        """Run (or join) a scan. The scan goes on even if this caller is cancelled."""
+        while (current := self._current) is not None and current.task is not None:
+            if current.mode == mode or current.mode == "full":
+                if progress:
+                    current.listeners.append(progress)
+                return await asyncio.shield(current.task)
+            await asyncio.wait([current.task])  # a recent poll is running: full waits for it
+        run = _Run(mode, [progress] if progress else [])
+        run.task = asyncio.create_task(self._execute(run), name=f"earmark-scan-{mode}")
+        self._current = run
+        return await asyncio.shield(run.task)
+
+    async def library_index(self) -> LibraryIndex:
+        """The matcher's index of the whole table, built once and kept current by scans."""
+        async with self._index_lock:
+            if self._index is None:
+                started = time.perf_counter()
+                self._index = LibraryIndex(await mirror.all_library_items())
+                log.info(
+                    "library index built: %d items in %.2fs",
+                    len(self._index), time.perf_counter() - started,
+                )
+            return self._index
+
+    def invalidate_index(self) -> None:
+        """Forget the index (e.g. after another process changed the table)."""
+        self._index = None
+
+    # ----- internals ----------------------------------------------------------------------
+
+    async def _execute(self, run: _Run) -> ScanSummary:
+        started = time.perf_counter()
+        try:
+            if run.mode == "full":
+                summary = await self._full(run)
+            else:
+                summary = await self._recent(run)
+            summary.seconds = time.perf_counter() - started
+            await self._emit(run, "done", summary.total, summary.total)
+            log.info("%s scan finished: %s", run.mode, summary.as_dict())
+            return summary
+        except Exception:
+            log.warning("%s scan failed after %.1fs", run.mode, time.perf_counter() - started)
+            raise
+        finally:
+            if self._current is run:
+                self._current = None
+
+    async def _emit(self, run: _Run, phase: Phase, done: int, total: int | None) -> None:
+        event = ScanProgress(run.mode, phase, done, total)
+        for listener in list(run.listeners):
+            try:
+                outcome = listener(event)
+                if outcome is not None:
+                    await outcome
+            except Exception:  # a broken progress display must not break the scan
+                log.exception("progress callback failed")
+
+    async def _full(self, run: _Run) -> ScanSummary:
+        summary = ScanSummary(mode="full")
+        await self._emit(run, "connecting", 0, None)
+        server, library_id = await self._source.connect()
+        known = await mirror.load_known()
+
+        folders: dict[str, str] = {}
+        async for fpage in server.iter_folders(library_id, page_size=self._folder_page_size):
+            folders.update(fpage.folders)
+            await self._emit(run, "files", fpage.start + len(fpage.folders), fpage.total)
+
+        seen: set[str] = set()
+        last_total: int | None = None
+        async for page in server.iter_albums(library_id, page_size=self._page_size):
+            last_total = page.total if page.total is not None else last_total
+            creates: list[PlexItem] = []
+            updates: list[PlexItem] = []
+            for book in page.items:
+                if book.guid in seen:  # the listing shifted under us; count each book once
+                    continue
+                seen.add(book.guid)
+                self._classify(
+                    book, library_id, folders.get(book.rating_key), known, creates, updates,
+                    summary, full=True,
+                )
+            await mirror.write_batch(creates, updates)
+            summary.total = len(seen)
+            await self._emit(run, "books", page.start + len(page.items), last_total)
+
+        if last_total is not None and len(seen) < last_total:
+            summary.complete = False
+            summary.note = (
+                f"Plex listed {len(seen)} of {last_total} books; nothing was removed. "
+                "The library probably changed during the scan: run it again."
+            )
+        elif not seen and known:
+            summary.complete = False
+            summary.note = (
+                f"Plex returned no books but the mirror holds {len(known)}; nothing was removed. "
+                "Check the library setting."
+            )
+        if summary.complete:
+            gone = known.keys() - seen
+            if gone:
+                await self._emit(run, "removing", 0, len(gone))
+                summary.removed = await mirror.delete_guids(gone)
+            await mirror.stamp_seen(datetime.now(UTC))
+        else:
+            log.warning("full scan incomplete: %s", summary.note)
+
+        if summary.new or summary.updated or summary.removed:
+            self._index = None  # rebuilt on demand from the table
+        await self._match(run, summary)
+        return summary
+
+    async def _recent(self, run: _Run) -> ScanSummary:
+        summary = ScanSummary(mode="recent")
+        await self._emit(run, "connecting", 0, None)
+        server, library_id = await self._source.connect()
+        creates: list[PlexItem] = []
+        updates: list[PlexItem] = []
+        seen: set[str] = set()
+        pages = server.recently_added(library_id, page_size=self._recent_page_size)
+        try:
+            async for page in pages:
+                known = await mirror.load_known(b.guid for b in page.items)
+                reached_known = False
+                for book in page.items:
+                    if book.guid in seen:
+                        continue
+                    seen.add(book.guid)
+                    if self._classify(
+                        book, library_id, None, known, creates, updates, summary, full=False
+                    ):
+                        reached_known = True
+                        break
+                summary.total = len(seen)
+                await self._emit(run, "books", summary.total, None)
+                if reached_known:
+                    break
+        finally:
+            await pages.aclose()  # type: ignore[attr-defined]
+
+        await self._fill_folders(server, [*creates, *updates])
+        await mirror.write_batch(creates, updates)
+        if creates or updates:
+            await self._apply_to_index([*creates, *updates])
+        await self._match(run, summary)
+        return summary
+
+    def _classify(
+        self,
+        book: PlexAudiobook,
+        library_id: str,
+        folder: str | None,
+        known: dict[str, mirror.Known],
+        creates: list[PlexItem],
+        updates: list[PlexItem],
+        summary: ScanSummary,
+        *,
+        full: bool,
+    ) -> bool:
+        """Queue the write this book needs; True when it is known and unchanged."""
+        values = mirror.row_values(book, library_id)
+        digest = mirror.content_hash(values)
+        row = known.get(book.guid)
+        if row is None:
+            creates.append(
+                PlexItem(plex_guid=book.guid, file_path=folder, content_hash=digest, **values)
+            )
+            summary.new += 1
+            return False
+        path = folder if full else row.file_path
+        if row.content_hash == digest and row.file_path == path:
+            summary.unchanged += 1
+            return True
+        item = PlexItem(
+            id=row.id, plex_guid=book.guid, file_path=path, content_hash=digest, **values
+        )
+        item._saved_in_db = True
+        updates.append(item)
+        summary.updated += 1
+        return False
+
+    async def _fill_folders(self, server: PlexServer, items: list[PlexItem]) -> None:
+        """File paths of a poll's new items: one small request each, a few at a time."""
+        missing = [item for item in items if item.file_path is None]
+        if not missing:
+            return
+        gate = asyncio.Semaphore(self._folder_concurrency)
+
+        async def fill(item: PlexItem) -> None:
+            async with gate:
+                item.file_path = await server.album_folder(item.rating_key)
+
+        await asyncio.gather(*(fill(item) for item in missing))
+
+    async def _apply_to_index(self, items: list[PlexItem]) -> None:
+        if self._index is None:
+            return
+        for item in items:
+            self._index.remove(item.rating_key)
+            self._index.add(mirror.library_item(item))
+
+    async def _match(self, run: _Run, summary: ScanSummary) -> None:
+        if not await open_request_count():
+            return
+        await self._emit(run, "matching", 0, None)
+        index = await self.library_index()
+        summary.matched_request_ids = await fulfil_open_requests(index)
+        summary.matched_requests = len(summary.matched_request_ids)
+

@@ -1,0 +1,64 @@
+"""Where the scan gets its Plex server: pinned config values merged with `/setup`'s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aiohttp
+
+from core.config_store import ConfigStore, PlexConnection, effective_plex
+from core.library.scan import PlexNotConfigured
+from core.plex import PlexServer
+
+
+class StoredPlexSource:
+    """Builds a `PlexServer` for the system token each time a scan starts.
+
+    Reading the settings per scan means `/setup plex` takes effect without a
+    restart; the HTTP session is the process's shared one.
+    """
+
+    def __init__(
+        self,
+        store: ConfigStore,
+        pinned: Mapping[str, str],
+        session: aiohttp.ClientSession,
+        *,
+        product: str = "Earmark",
+        timeout: float = 30.0,
+    ) -> None:
+        self._store = store
+        self._pinned = pinned
+        self._session = session
+        self._product = product
+        self._timeout = timeout
+
+    async def connection(self) -> PlexConnection:
+        return await effective_plex(self._store, self._pinned)
+
+    async def server(self, conn: PlexConnection | None = None) -> PlexServer:
+        """A client for the configured server (the library may still be unset)."""
+        conn = conn or await self.connection()
+        if not conn.configured:
+            raise PlexNotConfigured(
+                "No Plex server is configured: set [plex] url and token in the config "
+                "file or run /setup plex."
+            )
+        return PlexServer(
+            conn.url,
+            conn.token,
+            session=self._session,
+            client_identifier=conn.client_identifier,
+            product=self._product,
+            timeout=self._timeout,
+        )
+
+    async def connect(self) -> tuple[PlexServer, str]:
+        conn = await self.connection()
+        server = await self.server(conn)
+        if not conn.library_id:
+            raise PlexNotConfigured(
+                "No audiobook library is chosen: set [plex] library_id in the config "
+                "file or run /setup library."
+            )
+        return server, conn.library_id

@@ -1,0 +1,1 @@
+"""The request lifecycle and its rules."""

@@ -1,0 +1,93 @@
+"""Matching open requests against the library: the step every scan ends with.
+
+A match moves the request to `available`, links the Plex item and queues one
+outbox row per person to tell (the requester and every subscriber). The
+outbox rows carry a dedupe key, so a request is never announced twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from core.matcher import BookQuery, LibraryIndex
+from core.models import (
+    OPEN_STATUSES,
+    BookRequest,
+    Notification,
+    PlexItem,
+    RequestStatus,
+    RequestSubscriber,
+)
+from core.notify import KIND_AVAILABLE, dedupe_key
+
+log = logging.getLogger(__name__)
+
+
+async def open_request_count() -> int:
+    return await BookRequest.filter(status__in=OPEN_STATUSES).count()
+
+
+async def fulfil_open_requests(index: LibraryIndex) -> list[int]:
+    """Match every open request against the index; return the ids that became available."""
+    open_requests = await BookRequest.filter(status__in=OPEN_STATUSES).order_by("id")
+    hits: list[tuple[BookRequest, str]] = []
+    for req in open_requests:
+        result = index.match(
+            BookQuery(title=req.title, author=req.author, narrator=req.narrator, asin=req.asin)
+        )
+        if result.matched and result.item is not None:
+            log.info(
+                "request %s (%s) is available as %s: %s",
+                req.id, req.title, result.item.rating_key, result.reason,
+            )
+            hits.append((req, result.item.rating_key))
+    if not hits:
+        return []
+
+    rating_keys = {rk for _, rk in hits}
+    rows = await PlexItem.filter(rating_key__in=list(rating_keys)).values_list(
+        "rating_key", "plex_guid"
+    )
+    guid_by_key = dict(rows)
+    subscribers: dict[int, list[int]] = {}
+    for request_id, user_id in await RequestSubscriber.filter(
+        request_id__in=[r.id for r, _ in hits]
+    ).values_list("request_id", "user_id"):
+        subscribers.setdefault(request_id, []).append(user_id)
+
+    now = datetime.now(UTC)
+    outbox: list[Notification] = []
+    async with in_transaction() as conn:
+        for req, rating_key in hits:
+            req.status = RequestStatus.AVAILABLE
+            req.plex_guid = guid_by_key.get(rating_key)
+            req.available_at = now
+            await req.save(
+                using_db=conn, update_fields=["status", "plex_guid", "available_at", "updated_at"]
+            )
+            payload = {
+                "request_id": req.id,
+                "status": str(RequestStatus.AVAILABLE),
+                "title": req.title,
+                "author": req.author,
+                "narrator": req.narrator,
+                "asin": req.asin,
+                "cover_url": req.cover_url,
+                "rating_key": rating_key,
+            }
+            people = [req.requester_id, *subscribers.get(req.id, [])]  # type: ignore[attr-defined]
+            for user_id in dict.fromkeys(people):
+                outbox.append(
+                    Notification(
+                        user_id=user_id,
+                        request_id=req.id,
+                        kind=KIND_AVAILABLE,
+                        dedupe_key=dedupe_key(KIND_AVAILABLE, req.id, user_id),
+                        payload=payload,
+                    )
+                )
+        await Notification.bulk_create(outbox, ignore_conflicts=True, using_db=conn)
+    return [req.id for req, _ in hits]

@@ -1,0 +1,205 @@
+"""The request rules: submit, subscribe, decide, move along the lifecycle.
+
+`/request`, `/admin` and the approval buttons all call this one service. It
+refuses with a `UserError` (a sentence for the user) and then changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from core import notify
+from core.catalog.models import CatalogBook
+from core.config_store import AUTO_APPROVE, ConfigStore
+from core.errors import UserError
+from core.library import ScanService
+from core.matcher import BookQuery, LibraryIndex, LibraryItem, MatchResult
+from core.models import OPEN_STATUSES, BookRequest, RequestStatus, RequestSubscriber
+from core.requests.lifecycle import can_move
+from core.users import require_linked
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["created", "subscribed", "already_yours", "already_subscribed", "in_library"]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    outcome: Outcome
+    request: BookRequest | None = None
+    library_item: LibraryItem | None = None
+    match: MatchResult | None = None
+
+
+def _query(book: CatalogBook | BookRequest) -> BookQuery:
+    return BookQuery(title=book.title, author=book.author, narrator=book.narrator, asin=book.asin)
+
+
+def payload(req: BookRequest, **extra: object) -> dict[str, object]:
+    """What a notification needs to render without another query."""
+    return {
+        "request_id": req.id,
+        "title": req.title,
+        "author": req.author,
+        "narrator": req.narrator,
+        "asin": req.asin,
+        "cover_url": req.cover_url,
+        "status": str(req.status),
+        "reason": req.reason,
+        **extra,
+    }
+
+
+class RequestService:
+    """Request lifecycle over the database; matching through the scan service's index."""
+
+    def __init__(
+        self, scans: ScanService, store: ConfigStore, *, max_open_per_user: int = 10
+    ) -> None:
+        self._scans = scans
+        self._store = store
+        self.max_open_per_user = max_open_per_user
+
+    async def auto_approve(self) -> bool:
+        return (await self._store.get(AUTO_APPROVE)) == "1"
+
+    async def set_auto_approve(self, enabled: bool) -> None:
+        await self._store.set(AUTO_APPROVE, "1" if enabled else "0")
+
+    async def in_library(self, book: CatalogBook | BookQuery) -> MatchResult:
+        """The matcher's answer for one book against the whole library mirror."""
+        index = await self._scans.library_index()
+        query = book if isinstance(book, BookQuery) else _query(book)
+        return index.match(query)
+
+    async def find_open(self, book: CatalogBook) -> BookRequest | None:
+        """An open request for the same book (any edition or region), if there is one."""
+        open_requests = await BookRequest.filter(status__in=OPEN_STATUSES)
+        if not open_requests:
+            return None
+        for req in open_requests:
+            if req.asin == book.asin:
+                return req
+        index = LibraryIndex(
+            LibraryItem(rating_key=str(r.id), title=r.title, author=r.author,
+                        narrator=r.narrator, asin=r.asin)
+            for r in open_requests
+        )
+        result = index.match(_query(book))
+        if result.matched and result.item is not None:
+            return next(r for r in open_requests if str(r.id) == result.item.rating_key)
+        return None
+
+    async def submit(self, discord_id: int, book: CatalogBook) -> SubmitResult:
+        """Create, subscribe or refuse; refusals raise UserError, except 'in library'."""
+        user = await require_linked(discord_id)
+        match = await self.in_library(book)
+        if match.matched:
+            return SubmitResult("in_library", library_item=match.item, match=match)
+
+        existing = await self.find_open(book)
+        if existing is not None:
+            if existing.requester_id == user.discord_id:  # type: ignore[attr-defined]
+                return SubmitResult("already_yours", request=existing)
+            _, created = await RequestSubscriber.get_or_create(request=existing, user=user)
+            return SubmitResult("subscribed" if created else "already_subscribed",
+                                request=existing)
+
+        open_count = await BookRequest.filter(
+            requester_id=user.discord_id, status__in=OPEN_STATUSES
+        ).count()
+        if open_count >= self.max_open_per_user:
+            raise UserError(
+                f"You already have {open_count} open requests (the limit is "
+                f"{self.max_open_per_user}). Wait for some to arrive first."
+            )
+        status = RequestStatus.APPROVED if await self.auto_approve() else RequestStatus.PENDING
+        req = await BookRequest.create(
+            requester=user,
+            asin=book.asin,
+            title=book.title,
+            author=book.author,
+            narrator=book.narrator,
+            cover_url=book.cover_url,
+            status=status,
+        )
+        log.info("request %s created by %s: %s (%s)", req.id, discord_id, book.title, status)
+        return SubmitResult("created", request=req)
+
+    async def get(self, request_id: int) -> BookRequest:
+        req = await BookRequest.get_or_none(id=request_id)
+        if req is None:
+            raise UserError(f"There is no request #{request_id}.")
+        return req
+
+    async def decide(
+        self, request_id: int, *, approve: bool, reason: str | None = None
+    ) -> BookRequest:
+        """Approve or deny a pending request and tell the people waiting for it."""
+        req = await self.get(request_id)
+        if req.status != RequestStatus.PENDING:
+            raise UserError(f"Request #{req.id} is already {req.status}; nothing changed.")
+        target = RequestStatus.APPROVED if approve else RequestStatus.DENIED
+        return await self._move(req, target, reason)
+
+    async def set_status(
+        self, request_id: int, status: RequestStatus, reason: str | None = None
+    ) -> BookRequest:
+        """Move a request along the lifecycle (the download side reports here)."""
+        req = await self.get(request_id)
+        if not can_move(req.status, status):
+            raise UserError(
+                f"Request #{req.id} is {req.status}; it can't move to {status}."
+            )
+        return await self._move(req, status, reason)
+
+    async def _move(
+        self, req: BookRequest, target: RequestStatus, reason: str | None
+    ) -> BookRequest:
+        kind = {
+            RequestStatus.APPROVED: notify.KIND_APPROVED,
+            RequestStatus.DENIED: notify.KIND_DENIED,
+            RequestStatus.FAILED: notify.KIND_FAILED,
+            RequestStatus.AVAILABLE: notify.KIND_AVAILABLE,
+        }.get(target)
+        async with in_transaction():
+            req.status = target
+            req.reason = reason
+            if target == RequestStatus.AVAILABLE:
+                req.available_at = datetime.now(UTC)
+            await req.save()
+            if kind is not None:
+                for user_id in await self.audience(req):
+                    extra = "" if kind == notify.KIND_AVAILABLE else req.updated_at.isoformat()
+                    await notify.queue(
+                        user_id, kind, payload(req), request_id=req.id,
+                        key=notify.dedupe_key(kind, req.id, user_id, extra),
+                    )
+        log.info("request %s moved to %s", req.id, target)
+        return req
+
+    async def audience(self, req: BookRequest) -> list[int]:
+        """The requester, then every subscriber."""
+        subs = await RequestSubscriber.filter(request_id=req.id).values_list("user_id", flat=True)
+        return list(dict.fromkeys([req.requester_id, *subs]))  # type: ignore[attr-defined]
+
+    async def for_user(
+        self, discord_id: int, *, offset: int = 0, limit: int = 10
+    ) -> tuple[list[BookRequest], int]:
+        """The user's own requests and those they subscribed to, newest first."""
+        sub_ids = await RequestSubscriber.filter(user_id=discord_id).values_list(
+            "request_id", flat=True
+        )
+        query = BookRequest.filter(Q(requester_id=discord_id) | Q(id__in=list(sub_ids)))
+        total = await query.count()
+        rows = await query.order_by("-created_at", "-id").offset(offset).limit(limit)
+        return rows, total
+
+    async def pending(self, limit: int = 25) -> list[BookRequest]:
+        return await BookRequest.filter(status=RequestStatus.PENDING).order_by("id").limit(limit)

@@ -1,0 +1,115 @@
+"""One Earmark world for end-to-end tests: the real bot against fakes on 127.0.0.1.
+
+`World` starts a fake Discord (REST + gateway), a fake Plex Media Server, a
+fake plex.tv and a fake Audible catalog, builds settings pointing at them, an
+in-memory database and the real `EarmarkBot`, and tears everything down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from bot.app import COGS, EarmarkBot
+from bot.config import (
+    CatalogSettings,
+    DatabaseSettings,
+    DiscordSettings,
+    PlexSettings,
+    SecuritySettings,
+    Settings,
+)
+from bot.runtime import Runtime
+from core.config_store import PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_TOKEN, PLEX_URL
+from core.models import User
+from tests.fakes.catalog import FakeAudible
+from tests.fakes.discord import FakeDiscord, FakeGuild, FakeUser
+from tests.fakes.plex import FakePlex, FakePlexTV
+
+
+@dataclass
+class World:
+    fd: FakeDiscord
+    pms: FakePlex
+    tv: FakePlexTV
+    audible: FakeAudible
+    runtime: Runtime
+    bot: EarmarkBot
+    guild: FakeGuild
+    admin_channel_id: int
+    alice: FakeUser
+    bob: FakeUser
+    boss: FakeUser
+    extra: dict[str, object] = field(default_factory=dict)
+
+    async def configure_plex(self, *, library: bool = True) -> None:
+        """What `/setup plex` and `/setup library` would have stored."""
+        store = self.runtime.store
+        await store.set(PLEX_URL, self.pms.url)
+        await store.set(PLEX_TOKEN, self.pms.token)
+        await store.set(PLEX_MACHINE_ID, self.pms.machine_identifier)
+        if library:
+            await store.set(PLEX_LIBRARY, self.pms.section_id)
+
+    async def link(self, user: FakeUser, token: str | None = None) -> str:
+        """Link a Discord user to a plex.tv account that can reach the fake server."""
+        token = token or f"tv-token-{user.id}"
+        self.tv.add_account(
+            token, username=user.name, email=f"{user.name}@example.com",
+            servers={self.pms.machine_identifier: f"srv-{user.id}"},
+        )
+        row, _ = await User.get_or_create(discord_id=user.id)
+        row.plex_token = self.runtime.cipher.encrypt(token)
+        row.plex_username = user.name
+        await row.save()
+        return token
+
+
+def make_settings(
+    tmp: Path, guild_id: int, *, tv_url: str, audible_url: str, admin_role_ids: Sequence[int] = ()
+) -> Settings:
+    key_file = tmp / "secret.key"
+    key_file.write_bytes(Fernet.generate_key())
+    return Settings(
+        discord=DiscordSettings(
+            token="fake-discord-token", guild_ids=(guild_id,), admin_role_ids=tuple(admin_role_ids)
+        ),
+        plex=PlexSettings(tv_url=tv_url, app_url="https://app.plex.tv"),
+        catalog=CatalogSettings(region="us", audible_url=audible_url),
+        database=DatabaseSettings(url="sqlite://:memory:"),
+        security=SecuritySettings(key_file=str(key_file)),
+        origins={"discord.token": "file", "discord.guild_ids": "file"},
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_world(
+    tmp: Path, *, cogs: Sequence[str] = COGS, plex: bool = True
+) -> AsyncIterator[World]:
+    """Start every fake and the real bot; `plex=True` stores a configured Plex setup."""
+    async with FakeDiscord() as fd, FakePlex() as pms, FakePlexTV() as tv, FakeAudible() as aud:
+        guild = fd.add_guild("Books")
+        admin_channel = fd.add_channel(guild, "earmark-admin")
+        alice = fd.add_member(guild, "alice")
+        bob = fd.add_member(guild, "bob")
+        boss = fd.add_member(guild, "boss", manage_guild=True)
+        settings = make_settings(tmp, guild.id, tv_url=tv.url, audible_url=aud.url)
+        runtime = Runtime(settings)
+        await runtime.open()
+        world = World(
+            fd=fd, pms=pms, tv=tv, audible=aud, runtime=runtime,
+            bot=EarmarkBot(runtime, cogs=cogs), guild=guild,
+            admin_channel_id=admin_channel.id, alice=alice, bob=bob, boss=boss,
+        )
+        if plex:
+            await world.configure_plex()
+        try:
+            await fd.start_bot(world.bot)
+            yield world
+        finally:
+            await fd.stop_bot()
+            await runtime.close()
