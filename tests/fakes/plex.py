@@ -42,6 +42,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import random
 import signal
 import string
@@ -1434,7 +1435,17 @@ async def _serve(args: argparse.Namespace) -> None:
             file=sys.stderr,
             flush=True,
         )
+        watchdog = asyncio.create_task(_exit_with_parent(stop, args.parent))
         await stop.wait()
+        watchdog.cancel()
+
+
+async def _exit_with_parent(stop: asyncio.Event, parent: int) -> None:
+    """Stop when the process that started us is gone, so a crashed bench leaves no server."""
+    while not stop.is_set():
+        await asyncio.sleep(1.0)
+        if os.getppid() != parent:
+            stop.set()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1448,6 +1459,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--format", choices=("auto", "json", "xml"), default="auto")
     parser.add_argument("--section", default="1", help="key of the audiobook section")
     args = parser.parse_args(argv)
+    args.parent = os.getppid()
     asyncio.run(_serve(args))
 
 
