@@ -158,7 +158,8 @@ _DESCRIPTIVE_WORDS = frozenset(
         "mystery", "romance", "introduction", "essays", "poems", "collection", "edition",
     }
 )  # fmt: skip
-_DESCRIPTIVE_MIN_WORDS = 5
+_DESCRIPTIVE_MIN_WORDS = 5  # content words; "Fellowship of the Ring" has two
+_SMALL_WORDS = _ARTICLES | frozenset({"and", "of", "to", "in", "on", "for", "with", "at", "by"})
 
 _BRACKET = re.compile(r"\s*[\(\[\{]([^\(\)\[\]\{\}]*)[\)\]\}]")
 _STRAY_BRACKETS = re.compile(r"[\(\)\[\]\{\}]")
@@ -244,7 +245,7 @@ def _is_descriptive(words: list[str]) -> bool:
         return True
     if any(w in _DESCRIPTIVE_WORDS for w in words):
         return True
-    return len(words) >= _DESCRIPTIVE_MIN_WORDS
+    return sum(w not in _SMALL_WORDS for w in words) >= _DESCRIPTIVE_MIN_WORDS
 
 
 def _series_words(text: str) -> tuple[str, ...]:

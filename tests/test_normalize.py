@@ -236,6 +236,7 @@ def test_malcolm_x_is_not_a_volume() -> None:
         ("Star Wars: Thrawn", False),
         ("Star Wars: Heir to the Empire", False),
         ("Mistborn: The Final Empire", False),
+        ("The Lord of the Rings: The Fellowship of the Ring", False),
     ],
 )
 def test_subtitle_descriptiveness(title: str, descriptive: bool) -> None:

@@ -1,0 +1,623 @@
+"""The one matcher: is this book in the Plex library, and which item is it?
+
+Every caller (full scan, recently-added poll, ``/request``, ``/library``,
+``/recommend``, the CLI) asks a ``LibraryIndex``; none keeps its own rules,
+because two matchers disagree (the seed's fixes #6 and #7).
+
+A request is satisfied by any edition of the same book: unabridged, abridged,
+dramatized, full cast, or another Audible region's edition. The rule, in order:
+
+1. **Same ASIN** (the item's ``asin`` or one embedded in its guid, region
+   suffix ignored): match, score 100.
+2. **Structure must agree**, or the candidate is rejected whatever its score.
+   Titles are normalised (``core.normalize.parse_title``): case, punctuation,
+   ``&``, quotes, diacritics, leading articles, edition tags, descriptive
+   subtitles and series decorations are set aside. Then:
+
+   - numbers agree: two volumes / series positions differ -> reject ("2 vs 3");
+     a number that belongs to the title ("Carl 2", "Vol. 2", "Part II") is
+     missing on the other side -> reject; other numbers in the title
+     ("Catch-22", "451") are equal;
+   - every word agrees: a word on either side without a counterpart (exact,
+     or a spelling variant of a word of 4+ letters at ``fuzz.ratio`` >= 80)
+     -> reject ("Foundation" vs "Foundation and Empire", "It" vs "It Ends
+     with Us"). A distinctive subtitle ("Star Wars: Thrawn") counts as title
+     words; a descriptive one ("A Memoir", "Book One in the Dune Chronicles")
+     does not, unless both sides have one and they disagree.
+   - Title score ``t``: 100 for equal words, ``token_sort_ratio`` for spelling
+     variants, 95 for "series name + number" naming a titled book
+     ("Dungeon Crawler Carl 2" = "...: Dungeon Crawler Carl, Book 2"), 90 for
+     a title that is the other side's subtitle ("Thrawn" = "Star Wars: Thrawn").
+3. **Person score** ``p``: best pair of the query's authors, or its narrators,
+   against the item's author field (Plex sometimes files books under the
+   narrator), from ``person_similarity`` (name order, initials, Jr./PhD,
+   transliterations; same family name with other initials is another person).
+4. **Score** ``= 0.7 * t + 0.3 * p`` (the seed's weighting). Accept when
+   ``t >= 80``, ``p >= 70`` (the author decides between two books of one
+   title) and score ``>= 75``. When either side has no person, ``p`` counts
+   as 50 in the score and ``t`` must be ``>= 95``.
+5. **A different ASIN is not proof of another book** (every region gives the
+   same book its own ASIN), but then only a strong match counts: ``t >= 95``
+   and ``p >= 90``, both people known.
+6. **Ambiguity**: when the best accepted candidates are different books
+   within 5 points of each other ("Beloved" with no author, two
+   "Sapiens: ..." books), nothing matches; the caller lets the user pick.
+
+Finding candidates: the index holds an ASIN map and a word -> items posting
+list over normalised title, subtitle and series words, built once and kept
+current with ``add``/``remove``; one query is compared with the items that
+share its words, not with the whole library.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from core.normalize import (
+    Person,
+    TitleParts,
+    asin_from_guid,
+    normalize_asin,
+    parse_people,
+    parse_title,
+    person_similarity,
+    tokens,
+)
+
+__all__ = [
+    "BookQuery",
+    "LibraryIndex",
+    "LibraryItem",
+    "MatchResult",
+    "match_one",
+    "normalize_asin",
+]
+
+log = logging.getLogger(__name__)
+
+TITLE_WEIGHT = 0.7
+PERSON_WEIGHT = 0.3
+ACCEPT_SCORE = 75.0
+MIN_TITLE = 80.0
+MIN_PERSON = 70.0
+UNKNOWN_PERSON = 50.0  # stands in for p in the score when a side names nobody
+TITLE_ALONE = 95.0  # t needed when nobody can be compared
+STRICT_TITLE = 95.0  # when ASINs differ
+STRICT_PERSON = 90.0
+SERIES_TITLE = 95.0
+SUBTITLE_TITLE = 90.0
+AMBIGUITY_MARGIN = 5.0
+WORD_VARIANT = 80.0  # fuzz.ratio for two spellings of one word
+MIN_VARIANT_LEN = 4
+
+# Words that never decide whether two titles agree.
+_FILLER = frozenset({"the", "a", "an", "and"})
+# Words too common to find candidates by.
+_LOOKUP_SKIP = _FILLER | frozenset({"of", "to", "in", "on", "for", "with", "at", "by", "from"})
+
+
+@dataclass(frozen=True, slots=True)
+class BookQuery:
+    """What someone wants."""
+
+    title: str
+    author: str | None = None
+    narrator: str | None = None
+    asin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryItem:
+    """One row of the plex_library mirror."""
+
+    rating_key: str
+    title: str
+    author: str | None = None
+    narrator: str | None = None
+    asin: str | None = None  # already extracted, uppercase, no region suffix
+    guid: str | None = None  # raw plex guid (may also embed an ASIN)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The verdict: the item (None when nothing matched), 0..100, and why."""
+
+    item: LibraryItem | None
+    score: float
+    reason: str
+
+    @property
+    def matched(self) -> bool:
+        """True when a library item satisfies the query."""
+        return self.item is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One item with its normalised forms, computed once."""
+
+    item: LibraryItem
+    title: TitleParts
+    people: tuple[Person, ...]
+    asins: frozenset[str]
+    words: frozenset[str]  # title, subtitle and series words: the match postings
+    search_words: frozenset[str]  # plain title and author words: the search postings
+    search_title: str
+    search_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A query with its normalised forms."""
+
+    book: BookQuery
+    title: TitleParts
+    authors: tuple[Person, ...]
+    narrators: tuple[Person, ...]
+    asin: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    entry: _Entry
+    accepted: bool
+    score: float
+    title: float
+    reason: str
+
+
+# --- comparing titles -------------------------------------------------------------------
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) < MIN_VARIANT_LEN or len(b) < MIN_VARIANT_LEN or a[0].isdigit() or b[0].isdigit():
+        return False
+    return fuzz.ratio(a, b) >= WORD_VARIANT
+
+
+def _unmatched(a: Sequence[str], b: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Words of ``a`` without a counterpart in ``b``, and of ``b`` in ``a``."""
+    rest = list(b)
+    missing: list[str] = []
+    for word in a:
+        if word in rest:
+            rest.remove(word)
+            continue
+        for i, other in enumerate(rest):
+            if _same_word(word, other):
+                del rest[i]
+                break
+        else:
+            missing.append(word)
+    return (
+        [w for w in missing if w not in _FILLER],
+        [w for w in rest if w not in _FILLER],
+    )
+
+
+def _same_words(a: Sequence[str], b: Sequence[str]) -> bool:
+    missing_a, missing_b = _unmatched(a, b)
+    return bool(a) and bool(b) and not missing_a and not missing_b
+
+
+def _word_list(words: list[str]) -> str:
+    """The words worth showing in a reason ("children", not "children, of")."""
+    shown = [w for w in words if w not in _LOOKUP_SKIP] or words
+    return ", ".join(shown)
+
+
+def _volume_text(parts: TitleParts) -> str:
+    return parts.volume or "none"
+
+
+def _compare_numbers(q: TitleParts, c: TitleParts) -> str | None:
+    """Why the numbers say these are different books, or None."""
+    if q.volume and c.volume and q.volume != c.volume:
+        return f"number differs ({q.volume} vs {c.volume})"
+    for a, b in ((q, c), (c, q)):
+        if a.volume_attached and b.volume is None and a.volume != "1":
+            return f"number differs ({_volume_text(q)} vs {_volume_text(c)})"
+    if sorted(q.numbers) != sorted(c.numbers):
+        left = " ".join(q.numbers) or "none"
+        right = " ".join(c.numbers) or "none"
+        return f"number differs ({left} vs {right})"
+    return None
+
+
+def _compared_words(q: TitleParts, c: TitleParts) -> tuple[list[str], list[str]] | str:
+    """The words that must agree, or why the subtitles already disagree."""
+    qa, ca = list(q.core), list(c.core)
+    if q.subtitle and c.subtitle:
+        missing_q, missing_c = _unmatched(q.subtitle, c.subtitle)
+        if not missing_q and not missing_c:
+            return qa + list(q.subtitle), ca + list(c.subtitle)
+        one_inside = not missing_q or not missing_c
+        if q.subtitle_descriptive and c.subtitle_descriptive and one_inside:
+            return qa, ca
+        return f"subtitle differs ({_word_list(missing_q + missing_c)})"
+    if q.subtitle and not q.subtitle_descriptive:
+        qa += q.subtitle
+    if c.subtitle and not c.subtitle_descriptive:
+        ca += c.subtitle
+    return qa, ca
+
+
+def compare_titles(q: TitleParts, c: TitleParts) -> tuple[float, str | None]:
+    """Title score 0..100 and, when the titles name different books, why."""
+    for a, b in ((q, c), (c, q)):
+        # "Dungeon Crawler Carl 2" names "...: Dungeon Crawler Carl, Book 2".
+        if (
+            a.volume_attached
+            and b.series
+            and not b.volume_attached
+            and a.volume == b.volume
+            and _same_words(a.core, b.series)
+        ):
+            return SERIES_TITLE, None
+    if why := _compare_numbers(q, c):
+        return 0.0, why
+    compared = _compared_words(q, c)
+    if isinstance(compared, str):
+        return 0.0, compared
+    qa, ca = compared
+    missing_q, missing_c = _unmatched(qa, ca)
+    if not missing_q and not missing_c:
+        if [w for w in qa if w not in _FILLER] == [w for w in ca if w not in _FILLER]:
+            return 100.0, None
+        return float(fuzz.token_sort_ratio(" ".join(qa), " ".join(ca))), None
+    if "".join(qa) == "".join(ca):  # "Spider-Man" / "Spiderman"
+        return 100.0, None
+    for a, b in ((q, c), (c, q)):
+        # "Thrawn" is "Star Wars: Thrawn".
+        if b.subtitle and not a.subtitle and _same_words(a.core, b.subtitle):
+            return SUBTITLE_TITLE, None
+    return 0.0, f"extra words ({_word_list(missing_q + missing_c)})"
+
+
+# --- comparing people ---------------------------------------------------------------------
+
+
+def _best_pair(a: tuple[Person, ...], b: tuple[Person, ...]) -> float | None:
+    if not a or not b:
+        return None
+    return max(person_similarity(x, y) for x in a for y in b)
+
+
+def _person_score(query: _Query, entry: _Entry) -> tuple[float | None, str]:
+    """Best of author-vs-author and narrator-vs-author, and which one it was."""
+    by_author = _best_pair(query.authors, entry.people)
+    by_narrator = _best_pair(query.narrators, entry.people)
+    if by_narrator is not None and (by_author is None or by_narrator > by_author):
+        return by_narrator, "narrator"
+    return by_author, "author"
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+def _entry(item: LibraryItem) -> _Entry:
+    title = parse_title(item.title or "")
+    asins = {a for a in (normalize_asin(item.asin), asin_from_guid(item.guid)) if a}
+    plain_title = tokens(item.title or "")
+    plain_author = tokens(item.author or "")
+    search_title = " ".join(plain_title)
+    return _Entry(
+        item=item,
+        title=title,
+        people=parse_people(item.author),
+        asins=frozenset(asins),
+        words=frozenset((*title.core, *title.subtitle, *title.series)),
+        search_words=frozenset((*plain_title, *plain_author)),
+        search_title=search_title,
+        search_text=f"{search_title} {' '.join(plain_author)}".strip(),
+    )
+
+
+@dataclass(slots=True)
+class _Postings:
+    """word -> rating keys, with a sorted vocabulary for prefixes and spelling variants."""
+
+    lists: dict[str, set[str]] = field(default_factory=dict)
+    _sorted: list[str] | None = None
+
+    def add(self, key: str, words: Iterable[str]) -> None:
+        for word in words:
+            keys = self.lists.get(word)
+            if keys is None:
+                self.lists[word] = keys = set()
+                self._sorted = None
+            keys.add(key)
+
+    def remove(self, key: str, words: Iterable[str]) -> None:
+        for word in words:
+            keys = self.lists.get(word)
+            if keys is None:
+                continue
+            keys.discard(key)
+            if not keys:
+                del self.lists[word]
+                self._sorted = None
+
+    def get(self, word: str) -> set[str]:
+        return self.lists.get(word, set())
+
+    @property
+    def vocabulary(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.lists)
+        return self._sorted
+
+    def variants(self, word: str, *, limit: int = 5) -> list[str]:
+        """Known words spelled like ``word`` (typos, colour/color)."""
+        if len(word) < MIN_VARIANT_LEN or word[0].isdigit():
+            return []
+        found = process.extract(
+            word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=WORD_VARIANT, limit=limit
+        )
+        return [choice for choice, _score, _i in found if choice != word]
+
+    def with_prefix(self, prefix: str) -> Iterator[str]:
+        vocabulary = self.vocabulary
+        i = bisect.bisect_left(vocabulary, prefix)
+        while i < len(vocabulary) and vocabulary[i].startswith(prefix):
+            yield vocabulary[i]
+            i += 1
+
+
+class LibraryIndex:
+    """The whole library, indexed once for matching and searching.
+
+    Built from every row at start-up (or after a full scan) and kept current
+    by ``add``/``remove`` from the recently-added poll, so both paths decide
+    with the same data and the same rules.
+    """
+
+    def __init__(self, items: Iterable[LibraryItem]) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._by_asin: dict[str, set[str]] = {}
+        self._postings = _Postings()
+        self._search = _Postings()
+        self._by_compact: dict[str, set[str]] = {}
+        for item in items:
+            self.add(item)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, item: LibraryItem) -> None:
+        """Index ``item``; an item with a known rating key replaces the old one."""
+        key = item.rating_key
+        if key in self._entries:
+            self.remove(key)
+        entry = _entry(item)
+        self._entries[key] = entry
+        for asin in entry.asins:
+            self._by_asin.setdefault(asin, set()).add(key)
+        self._postings.add(key, entry.words)
+        self._search.add(key, entry.search_words)
+        self._by_compact.setdefault("".join(entry.title.core), set()).add(key)
+
+    def remove(self, rating_key: str) -> None:
+        """Forget an item; unknown keys are ignored."""
+        entry = self._entries.pop(rating_key, None)
+        if entry is None:
+            return
+        for asin in entry.asins:
+            keys = self._by_asin.get(asin)
+            if keys is not None:
+                keys.discard(rating_key)
+                if not keys:
+                    del self._by_asin[asin]
+        self._postings.remove(rating_key, entry.words)
+        self._search.remove(rating_key, entry.search_words)
+        compact = "".join(entry.title.core)
+        keys = self._by_compact.get(compact)
+        if keys is not None:
+            keys.discard(rating_key)
+            if not keys:
+                del self._by_compact[compact]
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def match(self, query: BookQuery) -> MatchResult:
+        """The library item that satisfies ``query``, or why none does."""
+        q = self._parse_query(query)
+        if q.asin and (keys := self._by_asin.get(q.asin)):
+            item = self._entries[min(keys)].item
+            return MatchResult(item=item, score=100.0, reason=f"asin {q.asin}")
+
+        verdicts = [self._judge(q, self._entries[k]) for k in self._candidates(q)]
+        if not any(v.accepted for v in verdicts):
+            seen = {v.entry.item.rating_key for v in verdicts}
+            loose = self._candidates(q, loose=True) - seen
+            verdicts += [self._judge(q, self._entries[k]) for k in loose]
+        return self._decide(verdicts)
+
+    def _parse_query(self, query: BookQuery) -> _Query:
+        return _Query(
+            book=query,
+            title=parse_title(query.title or ""),
+            authors=parse_people(query.author),
+            narrators=parse_people(query.narrator),
+            asin=normalize_asin(query.asin),
+        )
+
+    def _candidates(self, q: _Query, *, loose: bool = False) -> set[str]:
+        """Rating keys worth comparing with ``q``.
+
+        Strict: items holding every distinctive title word. Loose (when strict
+        found nothing acceptable): one word may be missing, and words the
+        library does not know are replaced by their spelling variants.
+        """
+        found = set(self._by_compact.get("".join(q.title.core), ()))
+        for words in (q.title.core, q.title.subtitle):
+            found |= self._lookup(words, loose=loose)
+        return found
+
+    def _lookup(self, words: Sequence[str], *, loose: bool) -> set[str]:
+        wanted = list(dict.fromkeys(w for w in words if w not in _LOOKUP_SKIP)) or list(
+            dict.fromkeys(words)
+        )
+        if not wanted:
+            return set()
+        postings = self._postings
+        groups: list[set[str]] = []
+        for word in wanted:
+            keys = postings.get(word)
+            if loose and (not keys or len(wanted) == 1):
+                keys = set(keys)
+                for variant in postings.variants(word):
+                    keys |= postings.get(variant)
+            groups.append(keys)
+        groups.sort(key=len)
+        if not loose or len(groups) == 1:
+            result = set(groups[0])
+            for keys in groups[1:]:
+                result &= keys
+                if not result:
+                    break
+            return result
+        # Loose: any item in one of the two rarest groups that misses at most one word.
+        pool = groups[0] | groups[1]
+        need = len(groups) - 1
+        return {k for k in pool if sum(k in g for g in groups) >= need}
+
+    def _judge(self, q: _Query, entry: _Entry) -> _Verdict:
+        t, why = compare_titles(q.title, entry.title)
+        if why:
+            return _Verdict(entry, False, round(TITLE_WEIGHT * t, 1), t, f"rejected: {why}")
+        p, role = _person_score(q, entry)
+        other_asin = bool(q.asin and entry.asins and q.asin not in entry.asins)
+        if p is None:
+            score = TITLE_WEIGHT * t + PERSON_WEIGHT * UNKNOWN_PERSON
+            text = f"title {t:.0f} / author unknown"
+            if other_asin:
+                return _Verdict(entry, False, score, t, f"rejected: asin differs; {text}")
+            ok = t >= TITLE_ALONE
+            return _Verdict(entry, ok, score, t, text if ok else f"rejected: {text}")
+        score = TITLE_WEIGHT * t + PERSON_WEIGHT * p
+        text = f"title {t:.0f} / {role} {p:.0f}"
+        if other_asin:
+            ok = t >= STRICT_TITLE and p >= STRICT_PERSON
+            text = f"asin differs; {text}"
+        elif p < MIN_PERSON:
+            return _Verdict(entry, False, score, t, f"rejected: {role} differs; {text}")
+        else:
+            ok = t >= MIN_TITLE and score >= ACCEPT_SCORE
+        return _Verdict(entry, ok, score, t, text if ok else f"rejected: {text}")
+
+    def _decide(self, verdicts: list[_Verdict]) -> MatchResult:
+        if not verdicts:
+            return MatchResult(item=None, score=0.0, reason="no candidate")
+        order = sorted(verdicts, key=lambda v: (-v.score, -v.title, v.entry.item.rating_key))
+        accepted = [v for v in order if v.accepted]
+        if not accepted:
+            near = max(verdicts, key=lambda v: (v.title > 0, v.score, v.entry.item.rating_key))
+            return MatchResult(
+                item=None,
+                score=round(near.score, 1),
+                reason=f"{near.reason} for {near.entry.item.title!r}",
+            )
+        best = accepted[0]
+        rivals = [
+            v
+            for v in accepted[1:]
+            if best.score - v.score < AMBIGUITY_MARGIN and not _same_book(best.entry, v.entry)
+        ]
+        if rivals:
+            names = ", ".join(repr(v.entry.item.title) for v in [best, *rivals])
+            return MatchResult(
+                item=None,
+                score=round(best.score, 1),
+                reason=f"ambiguous: {len(rivals) + 1} candidates ({names})",
+            )
+        return MatchResult(item=best.entry.item, score=round(best.score, 1), reason=best.reason)
+
+    # --- searching --------------------------------------------------------------------------
+
+    def search(self, text: str, *, limit: int = 25) -> list[tuple[LibraryItem, float]]:
+        """Fuzzy title/author search for ``/library`` autocomplete, best first."""
+        words = tokens(text)
+        if not words or limit <= 0:
+            return []
+        keys = self._search_candidates(words)
+        if not keys:
+            return []
+        wanted = " ".join(words)
+        entries = [self._entries[k] for k in keys]
+        if len(entries) > _SEARCH_PRESELECT:
+            choices = {i: e.search_text for i, e in enumerate(entries)}
+            best = process.extract(
+                wanted, choices, scorer=fuzz.WRatio, limit=_SEARCH_PRESELECT, score_cutoff=50
+            )
+            entries = [entries[i] for _c, _s, i in best]
+        scored = []
+        for entry in entries:
+            score = _search_score(wanted, entry)
+            if score >= _SEARCH_CUTOFF:
+                scored.append((score, entry))
+        scored.sort(key=lambda se: (-se[0], len(se[1].search_title), se[1].item.rating_key))
+        return [(entry.item, round(score, 1)) for score, entry in scored[:limit]]
+
+    def _search_candidates(self, words: list[str]) -> set[str]:
+        """Items holding every typed word (the last one may be half typed)."""
+        search = self._search
+        groups: list[set[str]] = []
+        for i, word in enumerate(words):
+            keys = set(search.get(word))
+            if i == len(words) - 1 and len(word) >= 2:
+                for known in search.with_prefix(word):
+                    keys |= search.get(known)
+            if not keys:
+                for variant in search.variants(word):
+                    keys |= search.get(variant)
+            if keys:
+                groups.append(keys)
+            elif word not in _LOOKUP_SKIP:
+                return set()
+        if not groups:
+            return set()
+        groups.sort(key=len)
+        result = set(groups[0])
+        for keys in groups[1:]:
+            result &= keys
+        return result
+
+
+_SEARCH_PRESELECT = 200
+_SEARCH_CUTOFF = 50.0
+_SEARCH_FUZZY_CAP = 94.9  # below any title that starts with what was typed
+
+
+def _search_score(wanted: str, entry: _Entry) -> float:
+    """Autocomplete order: the title typed so far, then fuzzy title/author likeness."""
+    title = entry.search_title
+    bare = title.split(" ", 1)[1] if title.split(" ", 1)[0] in _FILLER and " " in title else title
+    for candidate in (title, bare):
+        if candidate == wanted:
+            return 100.0
+        if candidate.startswith(wanted):
+            return 95.0 + 4.9 * len(wanted) / len(candidate)
+    fuzzy = max(fuzz.WRatio(wanted, title), fuzz.WRatio(wanted, entry.search_text) * 0.98)
+    return min(fuzzy, _SEARCH_FUZZY_CAP)
+
+
+def _same_book(a: _Entry, b: _Entry) -> bool:
+    """Two library items that are editions of one book (so either satisfies)."""
+    t, why = compare_titles(a.title, b.title)
+    if why or t < STRICT_TITLE:
+        return False
+    p = _best_pair(a.people, b.people)
+    return p is None or p >= MIN_PERSON
+
+
+def match_one(query: BookQuery, items: Iterable[LibraryItem]) -> MatchResult:
+    """Match one query against ``items`` (builds a throwaway index)."""
+    return LibraryIndex(items).match(query)
