@@ -130,6 +130,11 @@ class ScanService:
         self._current = run
         return await asyncio.shield(run.task)
 
+    async def wait_idle(self) -> None:
+        """Return once no scan is running (its outcome is the scan callers' business)."""
+        while (current := self._current) is not None and current.task is not None:
+            await asyncio.wait([current.task])
+
     async def library_index(self) -> LibraryIndex:
         """The matcher's index of the whole table, built once and kept current by scans."""
         async with self._index_lock:

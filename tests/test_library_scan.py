@@ -1,0 +1,382 @@
+"""The scan service over real sockets: full scans, recently-added polls, safety, matching."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+
+from core.library import ScanProgress, ScanService
+from core.models import BookRequest, Notification, PlexItem, RequestStatus, RequestSubscriber, User
+from core.plex import (
+    AlbumPage,
+    FolderPage,
+    PlexAudiobook,
+    PlexServer,
+    PlexUnauthorized,
+    PlexUnavailable,
+)
+from tests.fakes.plex import FakePlex
+
+pytestmark = pytest.mark.usefixtures("db")
+
+
+@dataclass
+class FakeSource:
+    """A PlexSource pointing at the fake PMS through a real aiohttp session."""
+
+    pms: FakePlex
+    session: aiohttp.ClientSession
+    token: str = ""
+
+    async def connect(self) -> tuple[PlexServer, str]:
+        server = self.pms.client(self.token or None, session=self.session, timeout=2.0)
+        return server, self.pms.section_id
+
+
+@pytest.fixture
+async def pms() -> AsyncIterator[FakePlex]:
+    async with FakePlex() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+def service(pms: FakePlex, session: aiohttp.ClientSession, **kw: int) -> ScanService:
+    kw.setdefault("page_size", 3)
+    kw.setdefault("folder_page_size", 4)
+    kw.setdefault("recent_page_size", 2)
+    return ScanService(FakeSource(pms, session, pms.token), **kw)
+
+
+def seed_books(pms: FakePlex) -> None:
+    pms.add_album(
+        "Project Hail Mary",
+        "Andy Weir",
+        narrators=["Ray Porter"],
+        guid="com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en",
+        added_at=1000,
+        folder="/books/Andy Weir/Project Hail Mary",
+        tracks=3,
+    )
+    pms.add_album(
+        "Dune",
+        "Frank Herbert",
+        guid="com.plexapp.agents.audiobooks://B002V1OF70?lang=en",
+        added_at=1001,
+    )
+    pms.add_album(
+        "The Hobbit", "J. R. R. Tolkien", guids=["audnexus://album/B0099SNJ7K"], added_at=1002
+    )
+    pms.add_album("Foundation", "Isaac Asimov", guid="local://123", added_at=1003)
+    pms.add_album("Mistborn", "Brandon Sanderson", added_at=1004)
+
+
+async def test_full_scan_mirrors_every_book_with_asin_narrator_and_folder(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    summary = await service(pms, session).run("full")
+    assert (summary.total, summary.new, summary.updated, summary.removed) == (5, 5, 0, 0)
+    assert summary.complete
+    phm = await PlexItem.get(title="Project Hail Mary")
+    assert phm.asin == "B08G9PRS1K"
+    assert phm.author == "Andy Weir"
+    assert phm.narrator == "Ray Porter"
+    assert phm.file_path == "/books/Andy Weir/Project Hail Mary"
+    assert phm.last_seen is not None
+    assert (await PlexItem.get(title="The Hobbit")).asin == "B0099SNJ7K"
+    assert (await PlexItem.get(title="Foundation")).asin is None
+    # paged: several album pages and folder pages were requested, with the token in a header
+    listing = [r for r in pms.requests if r.path.endswith("/all")]
+    assert len(listing) >= 4
+
+
+async def test_second_scan_of_unchanged_library_writes_nothing(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    before = {row.id: row.content_hash for row in await PlexItem.all()}
+    summary = await scans.run("full")
+    assert (summary.new, summary.updated, summary.unchanged, summary.removed) == (0, 0, 5, 0)
+    assert {row.id: row.content_hash for row in await PlexItem.all()} == before
+
+
+async def test_updated_and_removed_books(pms: FakePlex, session: aiohttp.ClientSession) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    dune = next(a for a in pms.albums.values() if a.title == "Dune")
+    pms.update_album(dune.rating_key, title="Dune (Unabridged)")
+    gone = next(a for a in pms.albums.values() if a.title == "Mistborn")
+    pms.remove_album(gone.rating_key)
+    summary = await scans.run("full")
+    assert (summary.total, summary.new, summary.updated, summary.removed) == (4, 0, 1, 1)
+    assert await PlexItem.filter(title="Dune (Unabridged)").exists()
+    assert not await PlexItem.filter(title="Mistborn").exists()
+
+
+async def test_moved_files_update_the_folder(pms: FakePlex, session: aiohttp.ClientSession) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    phm = next(a for a in pms.albums.values() if a.title == "Project Hail Mary")
+    phm.folder = "/moved/Project Hail Mary"
+    summary = await scans.run("full")
+    assert summary.updated == 1
+    assert (await PlexItem.get(title="Project Hail Mary")).file_path == "/moved/Project Hail Mary"
+
+
+@pytest.mark.parametrize("fault", ["status", "malformed", "drop"])
+async def test_failed_scan_deletes_nothing(
+    pms: FakePlex, session: aiohttp.ClientSession, fault: str
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    # a book disappears, and the next scan fails on its second album page
+    pms.remove_album(next(iter(pms.albums)))
+    if fault == "status":
+        pms.fail_at_start = {3: 500}
+    elif fault == "malformed":
+        pms.malformed_at_start = {3}
+    else:
+        pms.drop_at_start = {3}
+    with pytest.raises(Exception) as err:
+        await scans.run("full")
+    assert "Plex" in type(err.value).__name__
+    assert await PlexItem.all().count() == 5  # nothing removed
+
+
+async def test_scan_without_totals_still_completes_and_removes(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    pms.omit_totals = True
+    pms.remove_album(next(iter(pms.albums)))
+    summary = await scans.run("full")
+    assert summary.complete
+    assert (summary.total, summary.removed) == (4, 1)
+
+
+async def test_empty_listing_never_wipes_the_mirror(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    pms.albums.clear()
+    summary = await scans.run("full")
+    assert not summary.complete
+    assert summary.removed == 0
+    assert "nothing was removed" in (summary.note or "")
+    assert await PlexItem.all().count() == 5
+
+
+class ShortListing:
+    """A server whose listing announces more books than it delivers (a partial scan)."""
+
+    def __init__(self, books: list[PlexAudiobook]) -> None:
+        self.books = books
+
+    async def iter_folders(
+        self, section_id: str, *, page_size: int = 0
+    ) -> AsyncIterator[FolderPage]:
+        yield FolderPage(folders={}, start=0, total=0)
+
+    async def iter_albums(self, section_id: str, *, page_size: int = 0) -> AsyncIterator[AlbumPage]:
+        yield AlbumPage(items=self.books, start=0, total=len(self.books) + 3)
+
+
+async def test_partial_listing_deletes_nothing() -> None:
+    await PlexItem.create(
+        plex_guid="plex://album/old", rating_key="9", title="Old", content_hash="x"
+    )
+    book = PlexAudiobook(
+        rating_key="1",
+        guid="plex://album/new",
+        title="New",
+        author="A",
+        narrator=None,
+        duration_ms=None,
+        year=None,
+        summary=None,
+        thumb=None,
+        added_at=1,
+        updated_at=1,
+        file_path=None,
+        user_rating=None,
+        asin=None,
+        library_id="1",
+    )
+
+    class Source:
+        async def connect(self) -> tuple[ShortListing, str]:
+            return ShortListing([book]), "1"
+
+    summary = await ScanService(Source()).run("full")  # type: ignore[arg-type]
+    assert not summary.complete and summary.removed == 0
+    assert await PlexItem.filter(plex_guid="plex://album/old").exists()
+    assert await PlexItem.filter(plex_guid="plex://album/new").exists()
+
+
+async def test_recently_added_stops_at_the_first_known_book(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    pms.make_synthetic(200, seed=3)
+    scans = service(pms, session, page_size=100, folder_page_size=500, recent_page_size=5)
+    await scans.run("full")
+    pms.add_album("Brand New Book", "Some Author", tracks=2, folder="/books/new/Brand New Book")
+    pms.add_album("Another New One", "Other Author")
+    pms.requests.clear()
+    summary = await scans.run("recent")
+    assert (summary.new, summary.updated) == (2, 0)
+    listing = [r for r in pms.requests if r.path.endswith("/all")]
+    assert len(listing) == 1  # one page of 5, not the 200-book library
+    assert "addedAt:desc" in str(listing[0].query)
+    row = await PlexItem.get(title="Brand New Book")
+    assert row.file_path == "/books/new/Brand New Book"  # from /children, one request per new book
+    assert await PlexItem.all().count() == 202
+
+
+async def test_recently_added_walks_pages_until_known(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session, recent_page_size=2)
+    await scans.run("full")
+    for n in range(5):
+        pms.add_album(f"Fresh {n}", "New Writer")
+    pms.requests.clear()
+    summary = await scans.run("recent")
+    assert summary.new == 5
+    listing = [r for r in pms.requests if r.path.endswith("/all")]
+    assert len(listing) == 3  # 2 + 2 + (1 new, then a known one)
+
+
+async def test_scan_matches_open_requests_and_queues_one_dm_per_person(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    alice = await User.create(discord_id=1)
+    bob = await User.create(discord_id=2)
+    wanted = await BookRequest.create(
+        requester=alice,
+        asin="B0TENANT01",
+        title="The Tenant (Unabridged)",
+        author="Freida McFadden",
+        status=RequestStatus.DOWNLOADED,
+    )
+    await RequestSubscriber.create(request=wanted, user=bob)
+    other = await BookRequest.create(
+        requester=bob,
+        asin="B0NOTHERE1",
+        title="Not Here",
+        author="Nobody",
+        status=RequestStatus.PENDING,
+    )
+    denied = await BookRequest.create(
+        requester=bob,
+        asin="B0TENANT01",
+        title="The Tenant",
+        author="Freida McFadden",
+        status=RequestStatus.DENIED,
+    )
+    pms.add_album("The Tenant", "Freida McFadden")
+    summary = await scans.run("recent")
+    assert summary.matched_requests == 1
+    await wanted.refresh_from_db()
+    assert wanted.status == RequestStatus.AVAILABLE
+    assert wanted.plex_guid == (await PlexItem.get(title="The Tenant")).plex_guid
+    assert (await BookRequest.get(id=other.id)).status == RequestStatus.PENDING
+    assert (await BookRequest.get(id=denied.id)).status == RequestStatus.DENIED
+    notes = await Notification.filter(request_id=wanted.id).order_by("user_id")
+    assert [(n.user_id, n.kind) for n in notes] == [(1, "available"), (2, "available")]
+    # a later full scan does not announce it again
+    summary = await scans.run("full")
+    assert summary.matched_requests == 0
+    assert await Notification.all().count() == 2
+
+
+async def test_one_scan_at_a_time_second_caller_joins(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    pms.delay = 0.02
+    scans = service(pms, session)
+    events: list[ScanProgress] = []
+    first = asyncio.create_task(scans.run("full"))
+    await asyncio.sleep(0.01)
+    assert scans.running == "full"
+    joined, recent = await asyncio.gather(scans.run("full", events.append), scans.run("recent"))
+    one = await first
+    assert joined is one and recent is one  # a recent poll during a full scan joins it
+    assert one.new == 5
+    assert events and events[-1].phase == "done"
+    assert scans.running is None
+
+
+async def test_full_requested_during_recent_runs_after_it(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    pms.delay = 0.02
+    scans = service(pms, session)
+    recent = asyncio.create_task(scans.run("recent"))
+    await asyncio.sleep(0.01)
+    full = await scans.run("full")
+    assert (await recent).mode == "recent"
+    assert full.mode == "full" and full.unchanged == 5
+
+
+async def test_cancelled_caller_does_not_stop_the_scan(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    pms.delay = 0.02
+    scans = service(pms, session)
+    caller = asyncio.create_task(scans.run("full"))
+    await asyncio.sleep(0.03)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await scans.wait_idle()
+    assert await PlexItem.all().count() == 5
+
+
+async def test_unauthorized_token_raises_and_keeps_data(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    pms.token = "rotated-token-xyz"
+    with pytest.raises(PlexUnauthorized):
+        await scans.run("recent")
+    assert await PlexItem.all().count() == 5
+
+
+async def test_unreachable_server_is_unavailable(session: aiohttp.ClientSession) -> None:
+    async with FakePlex() as pms:
+        url = pms.url
+    server = PlexServer(url, "t" * 20, session=session, client_identifier="x", timeout=1.0)
+
+    class Source:
+        async def connect(self) -> tuple[PlexServer, str]:
+            return server, "1"
+
+    with pytest.raises(PlexUnavailable):
+        await ScanService(Source()).run("full")  # type: ignore[arg-type]
