@@ -1,0 +1,183 @@
+"""The command line, run as a real subprocess against the fake Plex and catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.fakes.catalog import FakeAudible
+from tests.fakes.plex import FakePlex
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Env:
+    pms: FakePlex
+    audible: FakeAudible
+    config: Path
+    key: str
+
+    async def run(self, *args: str) -> Result:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")}
+        env["EARMARK_SECRET_KEY"] = self.key
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            "--config",
+            str(self.config),
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return Result(proc.returncode, out.decode(), err.decode())
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    async with FakePlex() as pms, FakeAudible() as audible:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f"""
+[plex]
+url = "{pms.url}"
+token = "{pms.token}"
+library_id = "{pms.section_id}"
+[catalog]
+audible_url = "{audible.url}"
+[database]
+url = "sqlite://{tmp_path}/earmark.db"
+[security]
+key_file = "{tmp_path}/secret.key"
+"""
+        )
+        yield Env(pms, audible, config, Fernet.generate_key().decode())
+
+
+def seed(pms: FakePlex) -> None:
+    pms.add_album(
+        "Project Hail Mary",
+        "Andy Weir",
+        narrators=["Ray Porter"],
+        guid="com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en",
+    )
+    pms.add_album("The Tenant (Unabridged)", "Freida McFadden")
+    pms.add_album("Foundation and Empire", "Isaac Asimov")
+
+
+async def test_check_passes_against_healthy_services(env: Env) -> None:
+    result = await env.run("check")
+    assert result.code == 0, result.out + result.err
+    assert "ok   plex server" in result.out
+    assert f"{env.pms.section_id} = " in result.out
+    assert "ok   audible catalog" in result.out
+    assert env.pms.token not in result.out + result.err
+
+
+async def test_check_fails_with_a_bad_token_and_names_it(env: Env) -> None:
+    env.pms.identity_requires_token = True
+    env.pms.token = "another-token-entirely"
+    result = await env.run("check")
+    assert result.code == 1
+    assert "FAIL plex" in result.out
+    assert "another-token-entirely" not in result.out + result.err
+
+
+async def test_scan_prints_progress_on_stderr_and_summary_on_stdout(env: Env) -> None:
+    seed(env.pms)
+    result = await env.run("scan", "--full")
+    assert result.code == 0, result.err
+    assert "total: 3" in result.out and "new: 3" in result.out
+    assert "removed: 0" in result.out and "matched requests: 0" in result.out
+    assert "books" in result.err  # the progress line
+    again = await env.run("scan", "--recent", "--json")
+    assert again.code == 0, again.err
+    summary = json.loads(again.out)
+    assert summary["mode"] == "recent" and summary["new"] == 0
+
+
+async def test_scan_failure_exits_1_and_says_nothing_was_removed(env: Env) -> None:
+    seed(env.pms)
+    env.pms.fail_at_start = {0: 500}
+    result = await env.run("scan")
+    assert result.code == 1
+    assert "nothing was removed" in result.err
+
+
+async def test_match_single_and_json(env: Env) -> None:
+    seed(env.pms)
+    assert (await env.run("scan")).code == 0
+    result = await env.run("match", "The Tenant", "--author", "Freida McFadden", "--json")
+    assert result.code == 0, result.err
+    answer = json.loads(result.out)
+    assert answer["matched"] is True
+    assert answer["title"] == "The Tenant (Unabridged)"
+    assert set(answer) == {"matched", "rating_key", "title", "score", "reason"}
+    miss = json.loads(
+        (await env.run("match", "Foundation", "--author", "Isaac Asimov", "--json")).out
+    )
+    assert miss["matched"] is False and miss["rating_key"] is None
+    text = await env.run("match", "Project Hail Mary", "--asin", "B08G9PRS1K")
+    assert text.out.startswith("matched: Project Hail Mary")
+
+
+async def test_match_batch_keeps_input_order_and_flags_bad_lines(env: Env, tmp_path: Path) -> None:
+    seed(env.pms)
+    assert (await env.run("scan")).code == 0
+    batch = tmp_path / "books.jsonl"
+    batch.write_text(
+        '{"title": "Project Hail Mary", "author": "Andy Weir"}\n'
+        "not json\n"
+        '{"title": "Dune Messiah", "author": "Frank Herbert"}\n'
+        '{"asin": "B08G9PRS1K"}\n'
+    )
+    result = await env.run("match", "--batch", str(batch), "--json")
+    lines = [json.loads(line) for line in result.out.splitlines()]
+    assert [line["matched"] for line in lines] == [True, False, False, True]
+    assert lines[1]["reason"].startswith("invalid input: line 2")
+    assert result.code == 2
+
+
+async def test_missing_config_is_explained(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "check",
+        "--config",
+        str(tmp_path / "none.toml"),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert "none.toml: no such configuration file" in err.decode()
+    assert "Traceback" not in err.decode()
+
+
+async def test_run_without_discord_token_is_one_line(env: Env) -> None:
+    result = await env.run("run")
+    assert result.code == 2
+    assert result.err.strip().startswith("error: no Discord token")
+    assert len(result.err.strip().splitlines()) == 1
