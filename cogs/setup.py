@@ -1,0 +1,438 @@
+"""`/setup plex|library|channel|approval|show`: the admin's configuration commands.
+
+Thin over core: the Plex client tests a server, `ConfigStore` keeps what
+`/setup` sets (the token encrypted), the request service owns auto-approve.
+A value pinned in config.toml or the environment wins over `/setup`, so the
+command refuses to change it and says where to change it instead. The Plex
+token is never echoed back: replies show it masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import is_admin, require_admin
+from bot.config import Settings
+from bot.render import NO_PINGS, choice_name, safe
+from bot.runtime import Runtime
+from core.config_store import (
+    ADMIN_CHANNEL,
+    AUTO_APPROVE,
+    PLEX_CLIENT_ID,
+    PLEX_LIBRARY,
+    PLEX_MACHINE_ID,
+    PLEX_TOKEN,
+    PLEX_URL,
+)
+from core.errors import UserError
+from core.library import PlexNotConfigured
+from core.plex import (
+    PlexBadResponse,
+    PlexError,
+    PlexLibrary,
+    PlexServer,
+    PlexUnauthorized,
+    PlexUnavailable,
+)
+from core.plex.errors import strip_tokens
+from core.redact import mask, register_secret
+
+log = logging.getLogger(__name__)
+
+PLEX_TEST_TIMEOUT = 10.0  # /setup plex: a server slower than this is reported unreachable
+AUTOCOMPLETE_DEADLINE = 2.5  # Discord drops autocomplete answers after 3 s
+
+# Settings keys as config.toml spells them (for "pinned" refusals and /setup show).
+DOTTED = {
+    PLEX_URL: "plex.url",
+    PLEX_TOKEN: "plex.token",
+    PLEX_LIBRARY: "plex.library_id",
+    PLEX_CLIENT_ID: "plex.client_identifier",
+}
+
+
+def pinned_where(settings: Settings, dotted: str) -> str:
+    """Where a pinned value lives, as an admin would go and change it."""
+    section, key = dotted.split(".", 1)
+    if settings.origin(dotted) == "env":
+        return f"the environment variable `EARMARK_{section.upper()}_{key.upper()}`"
+    name = settings.path.name if settings.path else "config.toml"
+    return f"`{name}` (`[{section}] {key}`)"
+
+
+def refuse_if_pinned(settings: Settings, dotted: str, label: str) -> None:
+    """/setup never overrides the file or the environment: say where to change it."""
+    if settings.is_pinned(dotted):
+        raise UserError(
+            f"The {label} is set in {pinned_where(settings, dotted)}; change it there "
+            "(then restart Earmark). `/setup` did not change anything."
+        )
+
+
+def origin_label(settings: Settings, dotted: str | None, stored: bool) -> str:
+    """config file / environment / /setup / default, for `/setup show`."""
+    if dotted is not None:
+        origin = settings.origin(dotted)
+        if origin == "file":
+            return f"config file ({settings.path.name if settings.path else 'config.toml'})"
+        if origin == "env":
+            section, key = dotted.split(".", 1)
+            return f"environment (EARMARK_{section.upper()}_{key.upper()})"
+    return "/setup" if stored else "default"
+
+
+def library_label(lib: PlexLibrary, count: int | None) -> str:
+    kind = "music" if lib.is_music else lib.type or "unknown type"
+    books = f", {count} books" if count is not None else ""
+    return f"{lib.title} ({kind}{books})"
+
+
+@dataclass(frozen=True, slots=True)
+class ShowLine:
+    name: str
+    value: str
+    source: str
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+class SetupCog(commands.GroupCog, group_name="setup", group_description="Configure Earmark"):
+    """Admin-only configuration; every subcommand passes `interaction_check` first."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.bot.runtime  # type: ignore[attr-defined,no-any-return]
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """The bot-side admin check: Discord's default permissions only hide commands."""
+        require_admin(interaction)
+        return True
+
+    # ----- /setup plex ------------------------------------------------------------------
+
+    @app_commands.command(name="plex", description="Connect a Plex server (tested before saving)")
+    @app_commands.describe(
+        url="The server's address, e.g. http://192.168.1.10:32400",
+        token="The server owner's X-Plex-Token (stored encrypted, never shown again)",
+    )
+    async def plex(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 8, 500],
+        token: app_commands.Range[str, 8, 200],
+    ) -> None:
+        settings = self.runtime.settings
+        refuse_if_pinned(settings, "plex.url", "Plex URL")
+        refuse_if_pinned(settings, "plex.token", "Plex token")
+        token = token.strip()
+        register_secret(token)  # masked in every log line from here on, saved or not
+        url = url.strip().rstrip("/")
+        shown_url = safe(strip_tokens(url, token), 200)
+        if not url.startswith(("http://", "https://")):
+            raise UserError(
+                f"`{shown_url}` is not a URL: start it with http:// or https:// "
+                "(e.g. http://192.168.1.10:32400). Nothing was saved."
+            )
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        conn = await self.runtime.plex.connection()
+        server = PlexServer(
+            url,
+            token,
+            session=self.runtime.session,
+            client_identifier=conn.client_identifier,
+            product=settings.plex.product,
+            timeout=PLEX_TEST_TIMEOUT,
+        )
+        try:
+            identity = await server.identity()
+            libraries = await server.libraries()  # /identity needs no token; this proves it
+        except PlexError as err:
+            await self._edit(interaction, self._plex_failure(shown_url, err))
+            return
+
+        store = self.runtime.store
+        previous_machine = await store.get(PLEX_MACHINE_ID)
+        await store.set(PLEX_URL, url)
+        await store.set(PLEX_TOKEN, token)
+        await store.set(PLEX_MACHINE_ID, identity.machine_identifier)
+        library_reset = False
+        if (
+            previous_machine
+            and previous_machine != identity.machine_identifier
+            and not settings.is_pinned("plex.library_id")
+            and await store.get(PLEX_LIBRARY)
+        ):
+            await store.delete(PLEX_LIBRARY)  # a section key means nothing on another server
+            library_reset = True
+        self.runtime.scans.invalidate_index()
+        log.info(
+            "/setup plex by %s: %s (machine %s)",
+            interaction.user.id, shown_url, identity.machine_identifier,
+        )
+
+        music = [lib for lib in libraries if lib.is_music]
+        version = f" {safe(identity.version, 40)}" if identity.version else ""
+        lines = [
+            f"✅ Connected to Plex Media Server{version} at {shown_url}.",
+            f"Saved the URL, the token (encrypted) and the machine identifier "
+            f"`{safe(identity.machine_identifier, 64)}`.",
+        ]
+        if library_reset:
+            lines.append("This is a different server: the audiobook library was unset.")
+        if music:
+            lines.append("\nMusic libraries (audiobooks live in one of these):")
+            lines += [f"• `{safe(lib.id, 20)}` = {safe(lib.title, 100)}" for lib in music]
+            lines.append("\nNext: choose the audiobook library with `/setup library`.")
+        else:
+            lines.append(
+                "\n⚠️ This server has no music library. Audiobooks must live in a music "
+                "library: create one in Plex, then run `/setup library`."
+            )
+        await self._edit(interaction, "\n".join(lines))
+
+    @staticmethod
+    def _plex_failure(shown_url: str, err: PlexError) -> str:
+        if isinstance(err, PlexUnauthorized):
+            why = "refused the token (401). Check that it is the server owner's X-Plex-Token"
+        elif isinstance(err, PlexUnavailable):
+            why = f"can't be reached ({safe(str(err), 200)}). Check the address and port"
+        elif isinstance(err, PlexBadResponse):
+            why = "answered, but not like a Plex Media Server. Check the address"
+        else:
+            why = f"answered with an error ({safe(str(err), 200)})"
+        return f"❌ The server at {shown_url} {why}. Nothing was saved."
+
+    # ----- /setup library ---------------------------------------------------------------
+
+    @app_commands.command(name="library", description="Choose the Plex library of audiobooks")
+    @app_commands.describe(library="A music library of the configured server")
+    async def library(
+        self, interaction: discord.Interaction, library: app_commands.Range[str, 1, 100]
+    ) -> None:
+        settings = self.runtime.settings
+        refuse_if_pinned(settings, "plex.library_id", "audiobook library")
+        server = await self.runtime.plex.server()  # PlexNotConfigured -> the tree's sentence
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            libraries = await server.libraries()
+        except PlexError as err:
+            await self._edit(
+                interaction,
+                f"❌ Couldn't list the libraries of the Plex server: {safe(str(err), 200)}. "
+                "Nothing was saved.",
+            )
+            return
+        wanted = library.strip()
+        chosen = next((lib for lib in libraries if lib.id == wanted), None) or next(
+            (lib for lib in libraries if lib.title.casefold() == wanted.casefold()), None
+        )
+        music = [lib for lib in libraries if lib.is_music]
+        available = ", ".join(f"`{safe(lib.id, 20)}` = {safe(lib.title, 60)}" for lib in music)
+        if chosen is None:
+            await self._edit(
+                interaction,
+                f"❌ The Plex server has no library `{safe(wanted, 100)}`. Music libraries: "
+                f"{available or 'none'}. Nothing was saved.",
+            )
+            return
+        if not chosen.is_music:
+            await self._edit(
+                interaction,
+                f"❌ {safe(chosen.title, 100)} is a {safe(chosen.type, 20)} library; audiobooks "
+                f"live in a music library ({available or 'this server has none'}). "
+                "Nothing was saved.",
+            )
+            return
+        count = await self._album_count(server, chosen)
+        previous = await self.runtime.store.get(PLEX_LIBRARY)
+        await self.runtime.store.set(PLEX_LIBRARY, chosen.id)
+        if previous != chosen.id:
+            self.runtime.scans.invalidate_index()
+        log.info("/setup library by %s: %s", interaction.user.id, chosen.id)
+        await self._edit(
+            interaction,
+            f"✅ Audiobook library: {safe(library_label(chosen, count), 150)} "
+            f"(section `{safe(chosen.id, 20)}`).\n"
+            "Fill the library mirror now with `/admin scan mode:full`; "
+            "the scheduled scans keep it current afterwards.",
+        )
+
+    @library.autocomplete("library")
+    async def library_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Music libraries of the configured server; nothing for non-admins or no server."""
+        if not is_admin(interaction.user, self.runtime.settings.discord.admin_role_ids):
+            return []
+        try:
+            async with asyncio.timeout(AUTOCOMPLETE_DEADLINE):
+                server = await self.runtime.plex.server()
+                libraries = [lib for lib in await server.libraries() if lib.is_music]
+                needle = current.strip().casefold()
+                libraries = [
+                    lib for lib in libraries
+                    if not needle or needle in lib.title.casefold() or needle == lib.id
+                ][:25]
+                counts = await asyncio.gather(
+                    *(self._album_count(server, lib) for lib in libraries)
+                )
+        except (PlexNotConfigured, PlexError, TimeoutError) as err:
+            log.info("/setup library autocomplete: no libraries (%s)", type(err).__name__)
+            return []
+        return [
+            app_commands.Choice(name=choice_name(library_label(lib, count)), value=lib.id)
+            for lib, count in zip(libraries, counts, strict=True)
+        ]
+
+    @staticmethod
+    async def _album_count(server: PlexServer, lib: PlexLibrary) -> int | None:
+        if lib.item_count is not None:
+            return lib.item_count
+        try:
+            return await server.album_count(lib.id)
+        except PlexError:
+            return None
+
+    # ----- /setup channel, /setup approval ----------------------------------------------
+
+    @app_commands.command(
+        name="channel", description="Channel for admin notifications and the DM fallback"
+    )
+    @app_commands.describe(channel="A text channel the bot can write in")
+    async def channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel
+    ) -> None:
+        await self.runtime.store.set(ADMIN_CHANNEL, str(channel.id))
+        log.info("/setup channel by %s: %s", interaction.user.id, channel.id)
+        text = (
+            f"✅ Admin notifications (new requests, and messages for members whose DMs are "
+            f"closed) will go to {channel.mention}."
+        )
+        me = channel.guild.me if channel.guild else None
+        if me is not None and not channel.permissions_for(me).send_messages:
+            text += (
+                "\n⚠️ Earmark can't send messages there yet: give it the Send Messages "
+                "permission in that channel."
+            )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="approval", description="Approve new requests automatically")
+    @app_commands.describe(auto="On: new requests start approved. Off: an admin decides each")
+    async def approval(self, interaction: discord.Interaction, auto: bool) -> None:
+        await self.runtime.requests.set_auto_approve(auto)
+        log.info("/setup approval by %s: %s", interaction.user.id, auto)
+        text = (
+            "✅ Auto-approve is **on**: new requests start approved."
+            if auto
+            else "✅ Auto-approve is **off**: new requests wait for an admin "
+            "(`/admin pending`, or the buttons in the admin channel)."
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    # ----- /setup show ------------------------------------------------------------------
+
+    @app_commands.command(name="show", description="Current settings and where each comes from")
+    async def show(self, interaction: discord.Interaction) -> None:
+        lines = await self._settings_lines()
+        embed = discord.Embed(title="Earmark settings", colour=discord.Colour.blurple())
+        for line in lines:
+            embed.add_field(
+                name=line.name, value=f"{line.value}\n*from {line.source}*", inline=False
+            )
+        embed.set_footer(text="Pinned values (config file / environment) can't be changed "
+                              "with /setup.")
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    async def _settings_lines(self) -> list[ShowLine]:
+        settings = self.runtime.settings
+        store = self.runtime.store
+        stored = {key: await store.get(key) for key in (
+            PLEX_URL, PLEX_TOKEN, PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_CLIENT_ID,
+            ADMIN_CHANNEL, AUTO_APPROVE,
+        )}
+        pinned = {
+            PLEX_URL: settings.plex.url,
+            PLEX_TOKEN: settings.plex.token,
+            PLEX_LIBRARY: settings.plex.library_id,
+            PLEX_CLIENT_ID: settings.plex.client_identifier,
+        }
+
+        def plex_line(name: str, key: str, *, secret: bool = False) -> ShowLine:
+            dotted = DOTTED[key]
+            value = pinned[key] if settings.is_pinned(dotted) else stored[key]
+            shown = mask(value) if secret else (f"`{safe(value, 200)}`" if value else "(not set)")
+            return ShowLine(name, shown, origin_label(settings, dotted, bool(stored[key])))
+
+        channel = stored[ADMIN_CHANNEL]
+        scan, discord_settings = settings.scan, settings.discord
+        guilds = ", ".join(f"`{g}`" for g in discord_settings.guild_ids) or "(all guilds)"
+        roles = ", ".join(f"<@&{r}>" for r in discord_settings.admin_role_ids) or "(none)"
+        return [
+            plex_line("Plex URL", PLEX_URL),
+            plex_line("Plex token", PLEX_TOKEN, secret=True),
+            plex_line("Audiobook library (section key)", PLEX_LIBRARY),
+            ShowLine(
+                "Plex machine identifier",
+                f"`{safe(stored[PLEX_MACHINE_ID], 100)}`" if stored[PLEX_MACHINE_ID]
+                else "(not set: run /setup plex)",
+                "/setup" if stored[PLEX_MACHINE_ID] else "default",
+            ),
+            plex_line("Plex client identifier", PLEX_CLIENT_ID),
+            ShowLine(
+                "Admin channel",
+                f"<#{channel}>" if channel else "(not set: run /setup channel)",
+                origin_label(settings, None, bool(channel)),
+            ),
+            ShowLine(
+                "Auto-approve",
+                "on" if stored[AUTO_APPROVE] == "1" else "off",
+                origin_label(settings, None, stored[AUTO_APPROVE] is not None),
+            ),
+            ShowLine(
+                "Recently-added poll",
+                f"every {scan.recently_added_minutes:g} min",
+                origin_label(settings, "scan.recently_added_minutes", False),
+            ),
+            ShowLine(
+                "Full scan",
+                f"every {scan.full_scan_hours:g} h",
+                origin_label(settings, "scan.full_scan_hours", False),
+            ),
+            ShowLine(
+                "Catalog region",
+                f"`{safe(settings.catalog.region, 10)}`",
+                origin_label(settings, "catalog.region", False),
+            ),
+            ShowLine(
+                "Open requests per member",
+                f"at most {settings.requests.max_open_per_user}",
+                origin_label(settings, "requests.max_open_per_user", False),
+            ),
+            ShowLine("Guilds", guilds, origin_label(settings, "discord.guild_ids", False)),
+            ShowLine(
+                "Admin roles", roles, origin_label(settings, "discord.admin_role_ids", False)
+            ),
+        ]
+
+    # ----- helpers ----------------------------------------------------------------------
+
+    @staticmethod
+    async def _edit(interaction: discord.Interaction, content: str) -> None:
+        await interaction.edit_original_response(content=content, allowed_mentions=NO_PINGS)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(SetupCog(bot))
