@@ -28,6 +28,7 @@ from core.plex.errors import (
     strip_tokens,
 )
 from core.plex.parse import decode_body
+from core.redact import register_secret
 
 __all__ = ["CLIENT_VERSION", "DEFAULT_TIMEOUT", "PlexHTTP", "PlexResponse"]
 
@@ -125,6 +126,7 @@ class PlexHTTP:
         """Send one request; return the decoded answer or raise a ``PlexError`` subclass."""
         headers = dict(self._headers)
         if token:
+            register_secret(token)  # whatever logs it later, the filter masks it
             headers["X-Plex-Token"] = token
         url = f"{self.base_url}{path}"
         what = strip_tokens(self._describe(method, path, params), token)
