@@ -1,0 +1,215 @@
+"""The admin-channel post of a new request and its persistent Approve / Deny buttons.
+
+The buttons are `DynamicItem`s: their custom_id carries the action and the
+request id, so a click is understood after a restart without any stored view.
+Every click is checked on the bot side (guild, then admin): a forged or stale
+interaction from a non-admin is refused ephemerally and changes nothing. The
+decision itself is `RequestService.decide`, which also queues the DMs.
+
+Not a cog of its own (it is not in `bot.app.COGS`): `cogs.requests` calls
+`register` from its `setup`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Literal
+
+import discord
+
+from bot.checks import WrongGuild, require_admin
+from bot.render import NO_PINGS, choice_name
+from bot.tree import report_error
+from cogs.embeds import request_embed, status_label
+from core.config_store import ADMIN_CHANNEL
+from core.errors import UserError
+from core.models import BookRequest, RequestStatus
+
+log = logging.getLogger(__name__)
+
+Action = Literal["approve", "deny"]
+TEMPLATE = r"earmark:req:(?P<action>approve|deny):(?P<id>[0-9]+)"
+DENY_MODAL_ID = "earmark:req:deny-reason:{id}"
+REASON_MAX = 500
+
+
+def custom_id(action: Action, request_id: int) -> str:
+    return f"earmark:req:{action}:{request_id}"
+
+
+def _runtime(interaction: discord.Interaction) -> Any:
+    return interaction.client.runtime  # type: ignore[attr-defined]
+
+
+def require_home_guild(interaction: discord.Interaction) -> None:
+    """Components skip the tree's guild filter, so buttons apply it themselves."""
+    guild_ids = _runtime(interaction).settings.discord.guild_ids
+    if interaction.guild_id is None or (guild_ids and interaction.guild_id not in guild_ids):
+        raise WrongGuild(WrongGuild.message)
+
+
+def post_heading(req: BookRequest, decided_by: discord.abc.User | None = None) -> str:
+    """Who asked, and (once decided) who decided: mentions render in embeds but never ping."""
+    heading = f"Request from <@{req.requester_id}>"  # type: ignore[attr-defined]
+    if decided_by is not None:
+        heading += f"\n{status_label(req.status)} by {decided_by.mention}"
+    elif req.status == RequestStatus.APPROVED:
+        heading += "\nAuto-approved."
+    return heading
+
+
+def decision_view(request_id: int) -> discord.ui.View:
+    """Approve / Deny for one pending request; persistent (no timeout, dynamic custom ids)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(DecisionButton("approve", request_id))
+    view.add_item(DecisionButton("deny", request_id))
+    return view
+
+
+async def post_request(bot: discord.Client, req: BookRequest) -> discord.Message | None:
+    """Post a new request to the admin channel; buttons only while it awaits a decision.
+
+    Never fails the user's request: a missing or unreachable channel is logged.
+    """
+    runtime = bot.runtime  # type: ignore[attr-defined]
+    raw = await runtime.store.get(ADMIN_CHANNEL)
+    if not raw:
+        log.info("no admin channel set (/setup channel); request %s not posted", req.id)
+        return None
+    try:
+        channel_id = int(raw)
+        channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("admin channel %s cannot take messages; request %s not posted",
+                        channel_id, req.id)
+            return None
+        view = decision_view(req.id) if req.status == RequestStatus.PENDING else None
+        kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+        return await channel.send(
+            embed=request_embed(req, heading=post_heading(req)),
+            allowed_mentions=NO_PINGS,
+            **kwargs,
+        )
+    except (ValueError, discord.HTTPException) as err:
+        log.warning("could not post request %s to the admin channel %s: %s", req.id, raw, err)
+        return None
+
+
+async def _show_current(interaction: discord.Interaction, req: BookRequest) -> None:
+    """Refresh a stale post (decided elsewhere, e.g. `/admin approve`): no buttons."""
+    await interaction.response.edit_message(
+        embed=request_embed(req, heading=post_heading(req)), view=None,
+        allowed_mentions=NO_PINGS,
+    )
+
+
+async def _decide(
+    interaction: discord.Interaction, request_id: int, *, approve: bool, reason: str | None
+) -> None:
+    """Decide, then edit the admin post to show the decision and who made it."""
+    service = _runtime(interaction).requests
+    try:
+        req = await service.decide(request_id, approve=approve, reason=reason)
+    except UserError as err:
+        current = await BookRequest.get_or_none(id=request_id)
+        if current is None or interaction.message is None:
+            raise
+        await _show_current(interaction, current)
+        await interaction.followup.send(err.message, ephemeral=True, allowed_mentions=NO_PINGS)
+        return
+    log.info("request %s %s by %s", req.id, req.status, interaction.user.id)
+    await interaction.response.edit_message(
+        embed=request_embed(req, heading=post_heading(req, interaction.user)),
+        view=None,
+        allowed_mentions=NO_PINGS,
+    )
+
+
+class DenyModal(discord.ui.Modal, title="Deny request"):
+    """Asks for an optional reason; the requester sees it in their DM."""
+
+    reason: discord.ui.TextInput[DenyModal] = discord.ui.TextInput(
+        label="Reason (optional, shown to the requester)",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=REASON_MAX,
+        custom_id="earmark:req:deny-reason:text",
+    )
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(timeout=600, custom_id=DENY_MODAL_ID.format(id=request_id))
+        self.request_id = request_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        # The admin check again: roles can change while the modal is open.
+        require_home_guild(interaction)
+        require_admin(interaction)
+        reason = " ".join(self.reason.value.split()) or None
+        await _decide(interaction, self.request_id, approve=False, reason=reason)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_error(interaction, error)
+
+
+class DecisionButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=TEMPLATE
+):
+    """Approve or Deny one request; understood after restarts through its custom_id."""
+
+    def __init__(self, action: Action, request_id: int) -> None:
+        approve = action == "approve"
+        super().__init__(
+            discord.ui.Button(
+                label="Approve" if approve else "Deny",
+                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.danger,
+                custom_id=custom_id(action, request_id),
+            )
+        )
+        self.action: Action = action
+        self.request_id = request_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Button[discord.ui.View],
+        match: re.Match[str],
+        /,
+    ) -> DecisionButton:
+        action: Action = "approve" if match["action"] == "approve" else "deny"
+        return cls(action, int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        # discord.py swallows exceptions from dynamic items: answer them here.
+        try:
+            await self._handle(interaction)
+        except Exception as err:
+            await report_error(interaction, err)
+
+    async def _handle(self, interaction: discord.Interaction) -> None:
+        require_home_guild(interaction)
+        require_admin(interaction)
+        if self.action == "approve":
+            await _decide(interaction, self.request_id, approve=True, reason=None)
+            return
+        req = await _runtime(interaction).requests.get(self.request_id)
+        if req.status != RequestStatus.PENDING:
+            await _show_current(interaction, req)
+            await interaction.followup.send(
+                f"Request #{req.id} is already {req.status}; nothing changed.",
+                ephemeral=True, allowed_mentions=NO_PINGS,
+            )
+            return
+        modal = DenyModal(self.request_id)
+        modal.title = f"Deny: {choice_name(req.title, 39)}"  # plain text, 45 at most
+        await interaction.response.send_modal(modal)
+
+
+def register(bot: discord.Client) -> None:
+    """Make the buttons of every earlier post work in this process."""
+    bot.add_dynamic_items(DecisionButton)  # type: ignore[attr-defined]
+
+
+def unregister(bot: discord.Client) -> None:
+    bot.remove_dynamic_items(DecisionButton)  # type: ignore[attr-defined]
