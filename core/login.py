@@ -42,6 +42,7 @@ NOT_CONFIGURED_MESSAGE = (
     "Earmark doesn't know its Plex server yet: an admin must run `/setup plex` first."
 )
 PLEX_TV_DOWN = "plex.tv can't be reached right now. Please try `/login` again later."
+EXPIRED_MESSAGE = "The Plex login link expired before it was approved. Run `/login` again."
 UNEXPECTED = "Something went wrong while linking your Plex account. Please try `/login` again."
 
 PlexTVFactory = Callable[[], Awaitable[PlexTV]]
@@ -225,11 +226,7 @@ class LoginService:
     async def _poll_and_link(self, attempt: LoginAttempt) -> LoginResult:
         token = await self._wait_for_token(attempt)
         if token is None:
-            return LoginResult(
-                LoginOutcome.EXPIRED,
-                message="The Plex login link expired before it was approved. "
-                "Run `/login` again.",
-            )
+            return LoginResult(LoginOutcome.EXPIRED, message=EXPIRED_MESSAGE)
         return await self._link(attempt, token)
 
     def _deadline(self, attempt: LoginAttempt, started: float) -> float:
