@@ -63,6 +63,8 @@ class EarmarkBot(commands.Bot):
     async def setup_hook(self) -> None:
         if self.runtime.session is None:
             await self.runtime.open()
+        # Not awaited: a slow Plex server must not hold up the connection to Discord.
+        self._identity_task = asyncio.create_task(self.runtime.ensure_machine_identifier())
         for name in self._cog_names:
             await self.load_extension(name)
         await self.sync_tree()
@@ -90,6 +92,9 @@ class EarmarkBot(commands.Bot):
         return synced
 
     async def close(self) -> None:
+        task = getattr(self, "_identity_task", None)
+        if task is not None and not task.done():
+            task.cancel()
         try:
             await super().close()
         finally:

@@ -18,6 +18,7 @@ from core.catalog.client import AudibleCatalog
 from core.config_store import (
     PLEX_CLIENT_ID,
     PLEX_LIBRARY,
+    PLEX_MACHINE_ID,
     PLEX_TOKEN,
     PLEX_URL,
     ConfigStore,
@@ -25,7 +26,7 @@ from core.config_store import (
 from core.crypto import TokenCipher, load_or_create_key
 from core.db import close_db, open_db
 from core.library import ScanService
-from core.plex import PlexTV
+from core.plex import PlexError, PlexTV
 from core.plex_source import StoredPlexSource
 from core.redact import register_secret
 from core.requests.service import RequestService
@@ -75,6 +76,29 @@ class Runtime:
             self.scans, self.store, max_open_per_user=self.settings.requests.max_open_per_user
         )
         return self
+
+    async def ensure_machine_identifier(self) -> str | None:
+        """Store the server's machineIdentifier when the config pins the server.
+
+        `/setup plex` stores it; a server pinned in config.toml never went
+        through `/setup`, so it is read once here, with the system token, as
+        setup would. User operations then only ever read the stored value (the
+        seed's fixes #9 and #10). Failing here is not fatal: `/login` says so.
+        """
+        stored = await self.store.get(PLEX_MACHINE_ID)
+        if stored:
+            return stored
+        try:
+            conn = await self.plex.connection()
+            if not conn.configured:
+                return None
+            identity = await (await self.plex.server(conn)).identity()
+        except PlexError as err:
+            log.warning("could not read the Plex server's identity: %s", err)
+            return None
+        await self.store.set(PLEX_MACHINE_ID, identity.machine_identifier)
+        log.info("stored the Plex machine identifier %s", identity.machine_identifier)
+        return identity.machine_identifier
 
     async def plex_tv(self) -> PlexTV:
         """A plex.tv client with this install's stable client identifier."""
