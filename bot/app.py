@@ -55,6 +55,7 @@ class EarmarkBot(commands.Bot):
         )
         self.runtime = runtime
         self._cog_names = tuple(cogs)
+        self._owns_runtime = False  # close only what this bot opened
 
     @property
     def settings(self) -> Settings:
@@ -63,6 +64,7 @@ class EarmarkBot(commands.Bot):
     async def setup_hook(self) -> None:
         if self.runtime.session is None:
             await self.runtime.open()
+            self._owns_runtime = True
         # Not awaited: a slow Plex server must not hold up the connection to Discord.
         self._identity_task = asyncio.create_task(self.runtime.ensure_machine_identifier())
         for name in self._cog_names:
@@ -98,7 +100,8 @@ class EarmarkBot(commands.Bot):
         try:
             await super().close()
         finally:
-            await self.runtime.close()
+            if self._owns_runtime:
+                await self.runtime.close()
 
 
 async def _serve(settings: Settings) -> int:
