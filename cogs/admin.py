@@ -1,0 +1,392 @@
+"""`/admin scan|pending|approve|deny|status`: the admin's day-to-day commands.
+
+Thin over core: `/admin scan` calls the one scan service (the same one the
+scheduled jobs use) and only renders its progress and summary; decisions and
+status moves go through the request service, which queues the requester's DM
+in the outbox. A scan outlives its interaction (15 minutes): past that the
+summary goes to the channel instead of the expired reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import is_admin, require_admin
+from bot.render import NO_PINGS, choice_name, safe
+from bot.runtime import Runtime
+from bot.tree import GENERIC
+from cogs.embeds import COLOUR, request_embed, status_label
+from core.library import PlexNotConfigured, ScanMode, ScanProgress, ScanSummary
+from core.models import BookRequest, RequestStatus
+from core.plex import PlexError, PlexUnauthorized
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 1.5  # seconds between progress edits (Discord rate-limits webhook edits)
+INTERACTION_BUDGET = 14 * 60.0  # an interaction token lives 15 min; keep a margin
+PENDING_SHOWN = 25  # an embed holds at most 25 fields
+EMBED_BUDGET = 5500  # Discord refuses embeds over 6000 characters in total
+
+MODE_NAME: dict[str, str] = {"full": "Full scan", "recent": "Recently-added poll"}
+PHASE_TEXT: dict[str, str] = {
+    "connecting": "connecting to Plex",
+    "files": "reading file locations (tracks)",
+    "books": "reading books",
+    "removing": "removing books that left Plex",
+    "matching": "matching open requests",
+    "done": "finishing",
+}
+NOTIFIED = (
+    RequestStatus.APPROVED, RequestStatus.DENIED, RequestStatus.FAILED, RequestStatus.AVAILABLE,
+)
+
+
+# ----- rendering (pure functions, so they are easy to read and test) ----------------------
+
+
+def progress_text(mode: ScanMode, progress: ScanProgress | None, elapsed: float) -> str:
+    """One line: which phase, how far, how long."""
+    head = f"🔄 {MODE_NAME[mode]} running ({elapsed:.0f} s)"
+    if progress is None:
+        return f"{head}: starting…"
+    where = PHASE_TEXT.get(progress.phase, progress.phase)
+    if progress.phase in ("connecting", "matching", "done"):
+        return f"{head}: {where}…"
+    count = f"{progress.done:,}"
+    if progress.total:
+        percent = min(100, round(100 * progress.done / progress.total))
+        count += f" / {progress.total:,} ({percent}%)"
+    return f"{head}: {where}, {count}"
+
+
+def summary_text(summary: ScanSummary, *, joined: bool) -> str:
+    """The seed's summary (total, new, updated, removed, matched requests) plus its caveats."""
+    name = MODE_NAME[summary.mode]
+    lines = []
+    if joined:
+        lines.append(f"Joined the running {name.lower()} instead of starting another.")
+    icon = "✅" if summary.complete else "⚠️"
+    lines.append(f"{icon} {name} finished in {summary.seconds:.1f} s.")
+    seen = "Books in Plex" if summary.mode == "full" else "Books checked"
+    lines.append(
+        f"{seen}: **{summary.total:,}** · new: **{summary.new:,}** · "
+        f"updated: **{summary.updated:,}** · removed: **{summary.removed:,}** · "
+        f"unchanged: {summary.unchanged:,}"
+    )
+    matched = f"Matched requests: **{summary.matched_requests}**"
+    if summary.matched_request_ids:
+        ids = ", ".join(f"#{i}" for i in summary.matched_request_ids[:20])
+        more = " …" if len(summary.matched_request_ids) > 20 else ""
+        matched += f" ({ids}{more}): now available, their requesters get a DM"
+    lines.append(matched)
+    if summary.note:
+        lines.append(f"⚠️ {safe(summary.note, 500)}")
+    return "\n".join(lines)
+
+
+def failure_text(mode: ScanMode, error: Exception) -> str:
+    """What went wrong, and the promise the scan service keeps: no deletions on failure."""
+    name = MODE_NAME[mode]
+    if isinstance(error, PlexNotConfigured):
+        return f"❌ {name} not started: Plex is not set up yet. {safe(str(error), 300)}"
+    if isinstance(error, PlexUnauthorized):
+        why = "the Plex server refused Earmark's token (run `/setup plex` again)"
+    elif isinstance(error, PlexError):
+        why = f"Plex failed: {safe(str(error), 300)}"
+    else:
+        return f"❌ {name} failed. {GENERIC} Nothing was removed from the library mirror."
+    return (
+        f"❌ {name} failed: {why}.\nNothing was removed from the library mirror; books read "
+        "before the failure were saved. Run the scan again once Plex answers."
+    )
+
+
+def pending_embed(requests: list[BookRequest], *, more: bool) -> discord.Embed:
+    """Oldest first; each field names the book, the requester and the request id."""
+    embed = discord.Embed(title=f"Requests awaiting approval ({len(requests)}"
+                                f"{'+' if more else ''})", colour=COLOUR)
+    used = len(embed.title or "")
+    left_out = 0
+    for req in requests:
+        name = f"#{req.id} · {safe(req.title, 150)}"
+        parts = []
+        if req.author:
+            parts.append(f"by {safe(req.author, 100)}")
+        if req.narrator:
+            parts.append(f"read by {safe(req.narrator, 80)}")
+        parts.append(f"asked by <@{req.requester_id}>")  # type: ignore[attr-defined]
+        if req.created_at:
+            parts.append(discord.utils.format_dt(req.created_at, "R"))
+        parts.append(f"ASIN {safe(req.asin, 16)}")
+        value = " · ".join(parts)
+        if used + len(name) + len(value) > EMBED_BUDGET:
+            left_out += 1
+            continue
+        used += len(name) + len(value)
+        embed.add_field(name=name, value=value, inline=False)
+    footer = "Decide with /admin approve or /admin deny (request_id = the #number)."
+    if more or left_out:
+        footer = "Showing the oldest ones; decide these to see the rest. " + footer
+    embed.set_footer(text=footer)
+    return embed
+
+
+class ScanReporter:
+    """Edits the deferred reply with the scan's progress, never slowing the scan down.
+
+    The scan calls this object (a cheap, synchronous callback); a separate task
+    edits the message at most every `every` seconds. Past `budget` seconds the
+    interaction is about to expire: the reply says the summary will be posted
+    in the channel, and `expired` tells the command to do so.
+    """
+
+    def __init__(
+        self, interaction: discord.Interaction, mode: ScanMode, *, every: float, budget: float
+    ) -> None:
+        self._interaction = interaction
+        self._mode = mode
+        self._every = every
+        self._budget = budget
+        self._loop = asyncio.get_running_loop()
+        self._started = self._loop.time()
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.latest: ScanProgress | None = None
+        self.expired = False
+
+    @property
+    def elapsed(self) -> float:
+        return self._loop.time() - self._started
+
+    def __call__(self, progress: ScanProgress) -> None:
+        self.latest = progress
+        self._changed.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="earmark-scan-progress")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.elapsed > self._budget:
+            self.expired = True
+
+    async def show(self, content: str) -> bool:
+        """Edit the reply; False when Discord refused (the token expired, say)."""
+        try:
+            await self._interaction.edit_original_response(
+                content=content, allowed_mentions=NO_PINGS
+            )
+        except discord.HTTPException as err:
+            log.info("scan progress: could not edit the reply (%s)", err.status)
+            return False
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            remaining = self._budget - self.elapsed
+            if remaining <= 0:
+                break
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
+            except TimeoutError:
+                break
+            self._changed.clear()
+            if not await self.show(progress_text(self._mode, self.latest, self.elapsed)):
+                self.expired = True
+                return
+            await asyncio.sleep(self._every)
+        self.expired = True
+        await self.show(
+            f"🔄 {MODE_NAME[self._mode]} still running after {self.elapsed / 60:.0f} min; "
+            "the summary will be posted in this channel when it ends."
+        )
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+class AdminCog(commands.GroupCog, group_name="admin", group_description="Earmark admin tasks"):
+    """Admin-only commands; every subcommand passes `interaction_check` first."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.progress_every = PROGRESS_EVERY
+        self.interaction_budget = INTERACTION_BUDGET
+        super().__init__()
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.bot.runtime  # type: ignore[attr-defined,no-any-return]
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """The bot-side admin check: Discord's default permissions only hide commands."""
+        require_admin(interaction)
+        return True
+
+    # ----- /admin scan ------------------------------------------------------------------
+
+    @app_commands.command(name="scan", description="Scan the Plex library now")
+    @app_commands.describe(mode="full: the whole library · recent: only recently added books")
+    @app_commands.choices(
+        mode=[
+            app_commands.Choice(name="full (the whole library)", value="full"),
+            app_commands.Choice(name="recent (recently added books)", value="recent"),
+        ]
+    )
+    async def scan(
+        self, interaction: discord.Interaction, mode: str
+    ) -> None:
+        scans = self.runtime.scans
+        running = scans.running
+        joined = running is not None and (running == mode or running == "full")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reporter = ScanReporter(
+            interaction, mode, every=self.progress_every, budget=self.interaction_budget
+        )
+        if joined:
+            await reporter.show(
+                f"🔄 A {MODE_NAME[running or mode].lower()} is already running: joined it."
+            )
+        elif running is not None:
+            await reporter.show(
+                f"⏳ Waiting for the running {MODE_NAME[running].lower()} to finish, "
+                f"then starting the {MODE_NAME[mode].lower()}…"
+            )
+        reporter.start()
+        log.info("/admin scan %s by %s (joined=%s)", mode, interaction.user.id, joined)
+        try:
+            summary = await scans.run(mode, reporter)
+            text = summary_text(summary, joined=joined)
+        except (PlexNotConfigured, PlexError) as err:
+            log.warning("/admin scan %s failed: %s", mode, err)
+            text = failure_text(mode, err)
+        except Exception as err:
+            log.exception("/admin scan %s failed", mode)
+            text = failure_text(mode, err)
+        finally:
+            await reporter.stop()
+        if reporter.expired or not await reporter.show(text):
+            await self._post_in_channel(interaction, text)
+
+    async def _post_in_channel(self, interaction: discord.Interaction, text: str) -> None:
+        """The interaction has expired: the summary goes to the channel it was asked in."""
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("scan finished after its interaction expired; no channel to report in")
+            return
+        try:
+            await channel.send(
+                f"Scan asked for by <@{interaction.user.id}>:\n{text}", allowed_mentions=NO_PINGS
+            )
+        except discord.HTTPException:
+            log.warning("could not post the scan summary in channel %s", channel.id)
+
+    # ----- /admin pending ---------------------------------------------------------------
+
+    @app_commands.command(name="pending", description="Requests awaiting approval")
+    async def pending(self, interaction: discord.Interaction) -> None:
+        requests = await self.runtime.requests.pending(limit=PENDING_SHOWN + 1)
+        if not requests:
+            await interaction.response.send_message(
+                "No requests are waiting for approval.", ephemeral=True
+            )
+            return
+        embed = pending_embed(requests[:PENDING_SHOWN], more=len(requests) > PENDING_SHOWN)
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    # ----- /admin approve, deny, status -------------------------------------------------
+
+    @app_commands.command(name="approve", description="Approve a pending request")
+    @app_commands.describe(request_id="The request's number (see /admin pending)")
+    async def approve(
+        self, interaction: discord.Interaction, request_id: app_commands.Range[int, 1]
+    ) -> None:
+        req = await self.runtime.requests.decide(request_id, approve=True)
+        await self._decided(interaction, req, f"Approved by {interaction.user.mention}.")
+
+    @app_commands.command(name="deny", description="Deny a pending request")
+    @app_commands.describe(
+        request_id="The request's number (see /admin pending)",
+        reason="Told to the requester in their DM",
+    )
+    async def deny(
+        self,
+        interaction: discord.Interaction,
+        request_id: app_commands.Range[int, 1],
+        reason: app_commands.Range[str, 1, 500] | None = None,
+    ) -> None:
+        req = await self.runtime.requests.decide(
+            request_id, approve=False, reason=reason.strip() if reason else None
+        )
+        await self._decided(interaction, req, f"Denied by {interaction.user.mention}.")
+
+    @app_commands.command(name="status", description="Move a request to a lifecycle state")
+    @app_commands.describe(
+        request_id="The request's number",
+        status="The new state",
+        reason="Why (shown to the requester for denied or failed)",
+    )
+    @app_commands.choices(
+        status=[app_commands.Choice(name=s.value, value=s.value) for s in RequestStatus]
+    )
+    async def status(
+        self,
+        interaction: discord.Interaction,
+        request_id: app_commands.Range[int, 1],
+        status: str,
+        reason: app_commands.Range[str, 1, 500] | None = None,
+    ) -> None:
+        req = await self.runtime.requests.set_status(
+            request_id, RequestStatus(status), reason.strip() if reason else None
+        )
+        await self._decided(
+            interaction, req, f"Moved to {status_label(req.status)} by {interaction.user.mention}."
+        )
+
+    async def _decided(
+        self, interaction: discord.Interaction, req: BookRequest, heading: str
+    ) -> None:
+        audience = await self.runtime.requests.audience(req)
+        if req.status in NOTIFIED:
+            others = len(audience) - 1
+            told = "The requester" + (f" and {others} subscriber(s)" if others > 0 else "")
+            heading += f"\n{told} will be told by DM."
+        log.info("request %s -> %s by %s", req.id, req.status, interaction.user.id)
+        await interaction.response.send_message(
+            embed=request_embed(req, heading=heading), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    @approve.autocomplete("request_id")
+    @deny.autocomplete("request_id")
+    async def pending_autocomplete(
+        self, interaction: discord.Interaction, current: str | int
+    ) -> list[app_commands.Choice[int]]:
+        """Pending requests matching what was typed (number or title); admins only."""
+        if not is_admin(interaction.user, self.runtime.settings.discord.admin_role_ids):
+            return []
+        needle = str(current or "").strip().casefold().lstrip("#")
+        choices = []
+        for req in await self.runtime.requests.pending(limit=100):
+            if needle and not (str(req.id).startswith(needle) or needle in req.title.casefold()):
+                continue
+            author = f" — {req.author}" if req.author else ""
+            name = choice_name(f"#{req.id} {req.title}{author}")
+            choices.append(app_commands.Choice(name=name, value=req.id))
+            if len(choices) == 25:
+                break
+        return choices
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(AdminCog(bot))
