@@ -1,0 +1,311 @@
+"""The outbox delivery worker end to end: DMs, the admin-channel fallback, retries, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import core.notify
+from bot.app import EarmarkBot
+from bot.config import DatabaseSettings
+from bot.runtime import Runtime
+from cogs.notify import Notify
+from cogs.notify import kick as kick_worker
+from core import notify
+from core.config_store import ADMIN_CHANNEL
+from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber
+from core.requests.service import payload
+from tests.e2e import world as world_module
+from tests.e2e.world import World, open_world
+from tests.fakes.discord import FakeMessage, FakeUser
+from tests.fakes.discord.models import DM
+from tests.fakes.discord.rest import HTTPError, error
+
+COGS = ("cogs.notify",)
+
+
+def use_settings(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
+    """Make the next `open_world` use settings with these sections replaced."""
+    original = world_module.make_settings
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        return dataclasses.replace(original(*args, **kwargs), **changes)
+
+    monkeypatch.setattr(world_module, "make_settings", make)
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries after 0.1 s, 0.2 s, ... instead of 5 s, 10 s, ... (same rule, faster clock)."""
+    monkeypatch.setattr(core.notify, "BASE_DELAY", 0.1)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(tmp_path, cogs=COGS) as w:
+        yield w
+
+
+def worker(w: World) -> Notify:
+    """The loaded cog (load_extension runs its own copy of the module: no isinstance)."""
+    cog = w.bot.get_cog("Notify")
+    assert cog is not None and type(cog).__name__ == "Notify"
+    return cog  # type: ignore[return-value]
+
+
+async def make_request(
+    w: World,
+    user: FakeUser,
+    title: str,
+    *,
+    author: str = "Andy Weir",
+    status: RequestStatus = RequestStatus.APPROVED,
+    subscribers: tuple[FakeUser, ...] = (),
+) -> BookRequest:
+    for person in (user, *subscribers):
+        await w.link(person)
+    req = await BookRequest.create(
+        requester_id=user.id, asin="B08G9PRS1K", title=title, author=author,
+        narrator="Ray Porter", cover_url="https://m.media-amazon.com/images/I/cover.jpg",
+        status=status,
+    )
+    for person in subscribers:
+        await RequestSubscriber.create(request=req, user_id=person.id)
+    return req
+
+
+async def owe(user: FakeUser, req: BookRequest, kind: str, **extra: Any) -> None:
+    added = await notify.queue(user.id, kind, payload(req, **extra), request_id=req.id)
+    assert added
+
+
+async def eventually(pred: Callable[[], Any], timeout: float = 5.0, what: str = "") -> None:  # noqa: ASYNC109
+    """Poll `pred` (sync or async) until true: the worker's state is not the fake's."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = pred()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or pred}")
+        await asyncio.sleep(0.02)
+
+
+async def all_sent() -> bool:
+    return await Notification.filter(sent_at=None).count() == 0
+
+
+def dms_about(w: World, user: FakeUser, req: BookRequest) -> list[FakeMessage]:
+    return [m for m in w.fd.dms[user.id] if f"Request #{req.id}" in m.text]
+
+
+def fail_dms(w: World, monkeypatch: pytest.MonkeyPatch, times: int | None) -> list[int]:
+    """Make the fake answer 503 to the next `times` DMs (None: until `failures.clear()`)."""
+    real: Callable[..., FakeMessage] = w.fd.new_message
+    failures: list[int] = [1] * (times if times is not None else 1_000_000)
+
+    def new_message(channel: Any, body: Any, files: Any, **kwargs: Any) -> FakeMessage:
+        if channel.type == DM and failures:
+            failures.pop()
+            raise HTTPError(error(503, 0, "Service Unavailable"))
+        return real(channel, body, files, **kwargs)
+
+    monkeypatch.setattr(w.fd, "new_message", new_message)
+    return failures
+
+
+async def test_available_goes_to_requester_and_subscriber(world: World) -> None:
+    req = await make_request(world, world.alice, "Project Hail Mary", subscribers=(world.bob,))
+    for person in (world.alice, world.bob):
+        await owe(person, req, notify.KIND_AVAILABLE, status="available")
+    kick_worker(world.bot)
+
+    for person in (world.alice, world.bob):
+        msg = await world.fd.wait_for_dm(person)
+        assert "now in Plex" in msg.text
+        embed = msg.embeds[0]
+        assert embed["title"] == "Project Hail Mary"
+        assert embed["thumbnail"]["url"].startswith("https://m.media-amazon.com/")
+        assert "Ray Porter" in msg.text and f"Request #{req.id}" in msg.text
+        assert msg["allowed_mentions"]["parse"] == []
+    await eventually(all_sent, what="both rows marked sent")
+    world.fd.assert_no_bot_errors()
+
+
+async def test_each_kind_has_its_heading(world: World) -> None:
+    req = await make_request(world, world.alice, "The Martian", status=RequestStatus.DENIED)
+    await owe(world.alice, req, notify.KIND_DENIED, reason="Not in our budget")
+    await notify.queue(world.alice.id, notify.KIND_APPROVED, payload(req), request_id=req.id)
+    await notify.queue(world.alice.id, notify.KIND_FAILED, payload(req), request_id=req.id)
+    await notify.queue(
+        world.alice.id, notify.KIND_STATUS, payload(req, status="downloading"),
+        request_id=req.id, key="status:downloading",
+    )
+    worker(world).kick()
+    await world.fd.wait_until(lambda: len(world.fd.dms[world.alice.id]) == 4, what="4 DMs")
+    texts = [m.text for m in world.fd.dms[world.alice.id]]
+    assert "Denied" in texts[0] and "Not in our budget" in texts[0]
+    assert "Approved" in texts[1]
+    assert "Failed" in texts[2]
+    assert "Downloading" in texts[3]
+
+
+async def test_metadata_in_dms_is_escaped(world: World) -> None:
+    req = await make_request(world, world.alice, "**Big** @everyone", author="<@&42> _x_")
+    await owe(world.alice, req, notify.KIND_AVAILABLE)
+    worker(world).kick()
+    msg = await world.fd.wait_for_dm(world.alice)
+    assert "\\*\\*Big\\*\\*" in msg.text and "@\u200beveryone" in msg.text
+    assert "<@&42>" not in msg.text
+    assert msg["allowed_mentions"]["parse"] == []
+
+
+async def test_closed_dms_fall_back_to_the_admin_channel(world: World) -> None:
+    await world.runtime.store.set(ADMIN_CHANNEL, str(world.admin_channel_id))
+    req = await make_request(world, world.alice, "Dune", subscribers=(world.bob,))
+    world.fd.close_dms(world.alice)
+    for person in (world.alice, world.bob):
+        await owe(person, req, notify.KIND_AVAILABLE)
+    worker(world).kick()
+
+    posted = await world.fd.wait_for_message(world.admin_channel_id)
+    assert posted.content.startswith(f"<@{world.alice.id}>")
+    assert "now in Plex" in posted.text and posted.embeds[0]["title"] == "Dune"
+    allowed = posted["allowed_mentions"]
+    assert allowed["parse"] == [] and [int(u) for u in allowed["users"]] == [world.alice.id]
+    assert not allowed.get("roles")
+    await world.fd.wait_for_dm(world.bob)  # the other person still gets a DM
+    assert world.fd.dms[world.alice.id] == []
+
+    await asyncio.sleep(0.3)  # no retries of a delivered row
+    worker(world).kick()
+    await asyncio.sleep(0.2)
+    assert len(world.fd.channel_messages(world.admin_channel_id)) == 1
+    assert await Notification.filter(sent_at=None).count() == 0
+
+
+async def test_closed_dms_without_admin_channel_wait_for_one(world: World) -> None:
+    req = await make_request(world, world.alice, "Dune")
+    world.fd.close_dms(world.alice)
+    await owe(world.alice, req, notify.KIND_AVAILABLE)
+    worker(world).kick()
+    await eventually(lambda: worker(world).stats.failures >= 1, what="a failed try")
+    note = await Notification.get(request_id=req.id)
+    assert note.sent_at is None and "/setup channel" in (note.last_error or "")
+
+    await world.runtime.store.set(ADMIN_CHANNEL, str(world.admin_channel_id))
+    posted = await world.fd.wait_for_message(world.admin_channel_id, timeout=3)
+    assert f"<@{world.alice.id}>" in posted.content
+    assert len(world.fd.channel_messages(world.admin_channel_id)) == 1
+
+
+async def test_a_discord_error_is_retried_later(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures = fail_dms(world, monkeypatch, times=2)
+    req = await make_request(world, world.alice, "Hyperion")
+    await owe(world.alice, req, notify.KIND_AVAILABLE)
+    worker(world).kick()
+
+    await world.fd.wait_until(lambda: not failures, what="two refused DMs")
+    msg = await world.fd.wait_for_dm(world.alice, timeout=3)  # the worker retried on its own
+    assert "Hyperion" in msg.text
+    await eventually(all_sent, what="the row marked sent")
+    note = await Notification.get(request_id=req.id)
+    assert note.sent_at is not None and note.attempts == 3
+    assert "503" in (note.last_error or "")
+    await asyncio.sleep(0.3)
+    assert len(dms_about(world, world.alice, req)) == 1
+
+
+async def test_kicks_and_drains_at_once_send_each_row_once(world: World) -> None:
+    reqs = [await make_request(world, world.alice, f"Book {i}") for i in range(6)]
+    for req in reqs:
+        await owe(world.alice, req, notify.KIND_AVAILABLE)
+    cog = worker(world)
+    results = await asyncio.gather(*(cog.drain() for _ in range(3)), asyncio.sleep(0))
+    for _ in range(5):
+        world.bot.dispatch("earmark_outbox")
+    await asyncio.sleep(0.3)
+    assert sum(r for r in results if r) == 6
+    for req in reqs:
+        assert len(dms_about(world, world.alice, req)) == 1
+
+
+async def test_restart_delivers_undelivered_rows_exactly_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = DatabaseSettings(url=f"sqlite://{tmp_path}/earmark.db")
+    use_settings(monkeypatch, database=db)
+    async with open_world(tmp_path, cogs=COGS) as w:
+        early = await make_request(w, w.alice, "Early Book")
+        await owe(w.alice, early, notify.KIND_APPROVED)
+        worker(w).kick()
+        await w.fd.wait_for_dm(w.alice)
+
+        failures = fail_dms(w, monkeypatch, times=None)  # Discord has trouble with DMs
+        stuck = await make_request(w, w.alice, "Stuck Book", subscribers=(w.bob,))
+        for person in (w.alice, w.bob):
+            await owe(person, stuck, notify.KIND_AVAILABLE)
+        worker(w).kick()
+        await eventually(lambda: worker(w).stats.failures >= 2, what="failed tries")
+        await w.fd.stop_bot()
+
+        # The bot is down; a `python -m bot scan` in between queues one more row.
+        runtime = Runtime(w.runtime.settings)
+        await runtime.open()
+        later = await BookRequest.create(
+            requester_id=w.bob.id, asin="B000000001", title="Later Book",
+            status=RequestStatus.AVAILABLE,
+        )
+        await owe(w.bob, later, notify.KIND_AVAILABLE)
+        assert await Notification.filter(sent_at=None).count() == 3
+
+        failures.clear()  # Discord is fine again
+        w.bot = EarmarkBot(runtime, cogs=COGS)
+        await w.fd.start_bot(w.bot)  # no kick: drained on ready
+        await w.fd.wait_until(
+            lambda: len(dms_about(w, w.bob, later)) == 1 and len(w.fd.dms[w.alice.id]) == 2,
+            what="the undelivered rows",
+        )
+        await asyncio.sleep(0.3)
+        worker(w).kick()
+        await asyncio.sleep(0.2)
+        assert len(dms_about(w, w.alice, early)) == 1
+        assert len(dms_about(w, w.alice, stuck)) == 1
+        assert len(dms_about(w, w.bob, stuck)) == 1
+        assert len(dms_about(w, w.bob, later)) == 1
+        assert await Notification.filter(sent_at=None).count() == 0
+
+
+async def test_stopping_waits_for_the_row_in_flight(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bot closing mid-delivery still marks the DM it sent (no resend after a restart)."""
+    req = await make_request(world, world.alice, "In Flight")
+    await owe(world.alice, req, notify.KIND_AVAILABLE)
+    cog = worker(world)
+    real_send = cog._send_dm
+    sending = asyncio.Event()
+
+    async def slow_send(*args: Any) -> None:
+        await real_send(*args)
+        sending.set()
+        await asyncio.sleep(0.3)  # the DM is out; the row is not marked yet
+
+    monkeypatch.setattr(cog, "_send_dm", slow_send)
+    cog.kick()
+    await asyncio.wait_for(sending.wait(), 3)
+    await world.bot.remove_cog("Notify")  # what closing the bot does, mid-delivery
+
+    assert len(dms_about(world, world.alice, req)) == 1
+    note = await Notification.get(request_id=req.id)
+    assert note.sent_at is not None
