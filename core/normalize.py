@@ -41,8 +41,11 @@ _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
 
 def fold(text: str) -> str:
     """Lowercase, diacritic-free, straight-quoted text; punctuation is kept for parsing."""
-    s = unicodedata.normalize("NFKD", text.translate(_TRANSLATE))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
+    if text.isascii():  # most titles: nothing to decompose
+        s = text.translate(_TRANSLATE).lower()  # "`" is ASCII too
+    else:
+        s = unicodedata.normalize("NFKD", text.translate(_TRANSLATE))
+        s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
     s = s.replace("&", " and ")
     return " ".join(s.split())
 
@@ -64,8 +67,8 @@ _GUID_ASIN = re.compile(
 def normalize_asin(value: str | None) -> str | None:
     """Canonical ASIN ("b08g9prs1k_us" -> "B08G9PRS1K"), or None for anything else.
 
-    The region suffix goes because every region's edition is asked about with
-    the same ten characters; a value without a digit is a word, not an ASIN.
+    Plex agents append the store region ("_us") to the ten characters that
+    are the identifier; a value without a digit is a word, not an ASIN.
     """
     if not value:
         return None
@@ -172,22 +175,22 @@ _ANY_SEP = re.compile(r"\s*:\s*|\s+-+\s*|\s*;\s*|\s*,\s*")
 _TRAILING_EDITION = re.compile(
     r"\s+(?:unabridged|abridged|dramati[sz]ed(?:\s+adaptation)?|(?:an\s+)?audible\s+original)$"
 )
-_DEC_NAMED = re.compile(rf"^(?P<series>.*?[^\W\d_].*?)\s*[,:]?\s*{_MARK}\s*(?P<n>{_N})$")
+# Series names must hold a letter: checked in code, since a letter class
+# between two lazy groups makes these patterns quadratic.
+_DEC_NAMED = re.compile(rf"^(?P<series>.+?)\s*[,:]?\s*{_MARK}\s*(?P<n>{_N})$")
 _DEC_NUMBER = re.compile(rf"^{_MARK}\s*(?P<n>{_N})$")
 _DEC_OF_SERIES = re.compile(
     rf"^(?P<mark>book|volume|vol|part)\s+(?P<n>{_N})\s+(?:in|of)\s+(?P<series>.+)$"
 )
 _DEC_SERIES_NOVEL = re.compile(r"^an?\s+(?P<series>.+?)\s+(?:novel|novella|thriller|mystery)$")
-_DEC_BARE = re.compile(r"^(?P<series>.*?[^\W\d_].*?)\s*,?\s*(?P<n>\d+(?:\.\d+)?)$")
+_DEC_BARE = re.compile(r"^(?P<series>.+?)\s*,?\s*(?P<n>\d+(?:\.\d+)?)$")
 _PREFIX_NUMBER = re.compile(
     rf"^(?P<mark>book|bk|volume|vol|part|pt)\.?\s*(?P<n>{_N})\s*(?::|\.|\s-+)\s*(?P<rest>.+)$"
 )
 _PREFIX_NAMED = re.compile(
-    rf"^(?P<series>[^:]*?[^\W\d_][^:]*?)\s*,?\s*{_MARK}\s*(?P<n>{_N})\s*(?::|\s-+)\s*(?P<rest>.+)$"
+    rf"^(?P<series>[^:]+?)\s*,?\s*{_MARK}\s*(?P<n>{_N})\s*(?::|\s-+)\s*(?P<rest>.+)$"
 )
-_PREFIX_BARE = re.compile(
-    r"^(?P<series>[^:]*?[^\W\d_][^:]*?)\s+(?P<n>\d+(?:\.\d+)?)\s+-+\s+(?P<rest>.+)$"
-)
+_PREFIX_BARE = re.compile(r"^(?P<series>[^:]+?)\s+(?P<n>\d+(?:\.\d+)?)\s+-+\s+(?P<rest>.+)$")
 _TRAILING_ARTICLE = re.compile(r"\s*,\s*(?:the|a|an)$")
 
 
@@ -282,13 +285,13 @@ def _decoration(text: str, decor: _Decor, *, bracketed: bool) -> bool:
     if m := _DEC_NUMBER.match(text):
         decor.set((), m["n"], False if bracketed else _marker_attached(m))
         return True
-    if m := _DEC_NAMED.match(text):
+    if (m := _DEC_NAMED.match(text)) and _has_letter(m["series"]):
         decor.set(_series_words(m["series"]), m["n"], None)
         return True
     if m := _DEC_SERIES_NOVEL.match(text):
         decor.set(_series_words(m["series"]), None, None)
         return True
-    if bracketed and (m := _DEC_BARE.match(text)):
+    if bracketed and (m := _DEC_BARE.match(text)) and _has_letter(m["series"]):
         decor.set(_series_words(m["series"]), m["n"], None)
         return True
     return False
@@ -340,20 +343,31 @@ def _strip_tail_decoration(s: str, decor: _Decor) -> str:
     if split and _decoration(split[1], decor, bracketed=False):
         return split[0]
     # No separator: "Title, Book 2", "Solo Leveling Vol. 2", "Mistborn #2".
-    if (m := _DEC_NAMED.match(s)) and decor.volume is None:
+    if (m := _DEC_NAMED.match(s)) and _has_letter(m["series"]) and decor.volume is None:
         decor.set((), m["n"], _marker_attached(m))
         return m["series"]
     return s
+
+
+def _has_letter(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+def _only_description(text: str) -> bool:
+    """ "A Novel", "A Memoir of ...": what follows "Fahrenheit 451 - " is no title."""
+    words = [w for w in _word_tokens(text) if w not in _SMALL_WORDS]
+    return not words or words[0] in _DESCRIPTIVE_WORDS
 
 
 def _strip_prefix_decoration(s: str, decor: _Decor) -> str:
     if m := _PREFIX_NUMBER.match(s):
         decor.set((), m["n"], False)
         return m["rest"]
-    if m := _PREFIX_NAMED.match(s):
+    if (m := _PREFIX_NAMED.match(s)) and _has_letter(m["series"]):
         decor.set(_series_words(m["series"]), m["n"], False)
         return m["rest"]
-    if (m := _PREFIX_BARE.match(s)) and _word_tokens(m["rest"])[:1] not in (["a"], ["an"]):
+    m = _PREFIX_BARE.match(s)
+    if m and _has_letter(m["series"]) and not _only_description(m["rest"]):
         decor.set(_series_words(m["series"]), m["n"], False)
         return m["rest"]
     return s
@@ -451,6 +465,9 @@ _PLACEHOLDERS = frozenset(
 _VOWELS = frozenset("aeiouy")
 # Family names this close are one name spelled two ways ("Dostoevsky"/"Dostoyevsky").
 _SAME_FAMILY_NAME = 90
+# Family names this far apart are two families, whatever the given names share.
+_OTHER_FAMILY_NAME = 75
+_OTHER_PERSON = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,21 +551,30 @@ def _initials_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return a[:n] == b[:n]
 
 
+def _shares_family(a: Person, b: Person) -> bool:
+    """One's family name among the other's words: "Liu Cixin" / "Cixin Liu"."""
+    return a.last in b.key.split() or b.last in a.key.split()
+
+
 def person_similarity(a: Person, b: Person) -> float:
     """0..100: how surely two names are the same person.
 
     Fuzzy on the whole name (transliterations), then family name plus
-    initials: a bare family name ("Preston") is a strong hint, and the same
-    family name with other initials ("Owen King") is another person.
+    initials: a bare family name ("Preston") is a strong hint; the same
+    family name with other initials ("Owen King"), or a shared given name
+    with another family name, is another person.
     """
     if a.key == b.key:
         return 100.0
     score = fuzz.token_sort_ratio(a.key, b.key)
-    if fuzz.ratio(a.last, b.last) >= _SAME_FAMILY_NAME:
+    family = fuzz.ratio(a.last, b.last)
+    if family >= _SAME_FAMILY_NAME:
         if not a.initials or not b.initials:
             score = max(score, 90.0)
         elif _initials_agree(a.initials, b.initials):
             score = max(score, 95.0)
         else:
-            score = min(score, 60.0)
+            score = min(score, _OTHER_PERSON)
+    elif family < _OTHER_FAMILY_NAME and not _shares_family(a, b):
+        score = min(score, _OTHER_PERSON)  # "Christina Watkins" is not "Christina Perkins"
     return float(score)

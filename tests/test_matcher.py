@@ -313,3 +313,14 @@ def test_search_returns_at_most_limit_on_a_big_library() -> None:
     results = index.search("shadow empire", limit=25)
     assert 0 < len(results) <= 25
     assert all("Shadow" in item.title and "Empire" in item.title for item, _ in results[:5])
+
+
+def test_spelling_variants_see_words_added_later() -> None:
+    """The vocabulary behind spelling variants is cached; add() must refresh it."""
+    index = LibraryIndex([LibraryItem("1", "The Colour Purple", "Alice Walker")])
+    query = BookQuery("The Colour of Magic", "Terry Pratchett")
+    assert not index.match(query).matched  # builds the cached vocabulary
+    index.add(LibraryItem("2", "The Color of Magic", "Terry Pratchett"))
+    result = index.match(query)
+    assert result.item is not None and result.item.rating_key == "2"
+    assert _keys(index.search("color magic"))[0] == "2"

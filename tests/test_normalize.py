@@ -23,6 +23,7 @@ from core.normalize import (
         ("The Hobbit", "the hobbit"),
         ("Les Misérables", "les miserables"),
         ("Ender’s Game", "ender's game"),
+        ("Ender`s Game", "ender's game"),
         ("“Quoted”", '"quoted"'),
         ("Crime & Punishment", "crime and punishment"),
         ("Part One – Two", "part one - two"),
@@ -245,6 +246,20 @@ def test_subtitle_descriptiveness(title: str, descriptive: bool) -> None:
     assert parts.subtitle_descriptive is descriptive
 
 
+def test_series_prefix_before_a_title_starting_with_a() -> None:
+    parts = parse_title("Twisted Palaces Series 8 - A Sparrow of Drowned Crowns")
+    assert parts.core == ("sparrow", "of", "drowned", "crowns")
+    assert parts.series == ("twisted", "palaces")
+    assert parts.volume == "8"
+
+
+def test_series_prefix_before_a_one_word_title() -> None:
+    parts = parse_title("Roneraar's Dream Chronicles 8 - Aranny")
+    assert parts.core == ("aranny",)
+    assert parts.volume == "8"
+    assert parts.volume_attached is False
+
+
 def test_fahrenheit_451_a_novel_is_not_a_series_prefix() -> None:
     parts = parse_title("Fahrenheit 451 - A Novel")
     assert parts.series == ()
@@ -310,6 +325,7 @@ def _sim(a: str, b: str) -> float:
         ("Fiodor Dostoïevski", "Fyodor Dostoevsky", 75),
         ("Preston", "Douglas Preston", 90),
         ("J. K. Rowling", "Joanne Rowling", 90),
+        ("Liu Cixin", "Cixin Liu", 100),
     ],
 )
 def test_same_person_scores_high(a: str, b: str, low: float) -> None:
@@ -323,6 +339,8 @@ def test_same_person_scores_high(a: str, b: str, low: float) -> None:
         ("Stephen King", "Owen King"),
         ("Christopher Tolkien", "J.R.R. Tolkien"),
         ("Frank Herbert", "Brian Herbert"),
+        ("Christina Watkins", "Christina Perkins"),
+        ("Stephen King", "Stephen Kingsley"),
     ],
 )
 def test_different_people_score_low(a: str, b: str) -> None:
