@@ -388,7 +388,8 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Configu
                 "Plex machine identifier",
                 f"`{safe(stored[PLEX_MACHINE_ID], 100)}`" if stored[PLEX_MACHINE_ID]
                 else "(not set: run /setup plex)",
-                "/setup" if stored[PLEX_MACHINE_ID] else "default",
+                "the Plex server (read at /setup plex or start-up)" if stored[PLEX_MACHINE_ID]
+                else "default",
             ),
             plex_line("Plex client identifier", PLEX_CLIENT_ID),
             ShowLine(
