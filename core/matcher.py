@@ -146,9 +146,11 @@ class _Entry:
     item: LibraryItem
     title: TitleParts
     people: tuple[Person, ...]
-    asins: frozenset[str]
-    words: frozenset[str]  # title, subtitle and series words: the match postings
-    search_words: frozenset[str]  # plain title and author words: the search postings
+    # Tuples, not frozensets: a small frozenset costs four times the memory,
+    # and these are only iterated (50,000 entries add up).
+    asins: tuple[str, ...]
+    words: tuple[str, ...]  # title, subtitle and series words: the match postings
+    search_words: tuple[str, ...]  # plain title and author words: the search postings
     search_title: str
     search_text: str
 
@@ -313,9 +315,9 @@ def _entry(item: LibraryItem) -> _Entry:
         item=item,
         title=title,
         people=parse_people(item.author),
-        asins=frozenset(asins),
-        words=frozenset((*title.core, *title.subtitle, *title.series)),
-        search_words=frozenset((*plain_title, *plain_author)),
+        asins=tuple(sorted(asins)),
+        words=tuple(dict.fromkeys((*title.core, *title.subtitle, *title.series))),
+        search_words=tuple(dict.fromkeys((*plain_title, *plain_author))),
         search_title=search_title,
         search_text=f"{search_title} {' '.join(plain_author)}".strip(),
     )
@@ -405,7 +407,6 @@ class LibraryIndex:
         self._by_asin: dict[str, set[str]] = {}
         self._postings = _Postings()
         self._search = _Postings()
-        self._by_compact: dict[str, set[str]] = {}
         for item in items:
             self.add(item)
 
@@ -423,7 +424,6 @@ class LibraryIndex:
             self._by_asin.setdefault(asin, set()).add(key)
         self._postings.add(key, entry.words)
         self._search.add(key, entry.search_words)
-        self._by_compact.setdefault("".join(entry.title.core), set()).add(key)
 
     def remove(self, rating_key: str) -> None:
         """Forget an item; unknown keys are ignored."""
@@ -438,12 +438,6 @@ class LibraryIndex:
                     del self._by_asin[asin]
         self._postings.remove(rating_key, entry.words)
         self._search.remove(rating_key, entry.search_words)
-        compact = "".join(entry.title.core)
-        keys = self._by_compact.get(compact)
-        if keys is not None:
-            keys.discard(rating_key)
-            if not keys:
-                del self._by_compact[compact]
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -487,10 +481,21 @@ class LibraryIndex:
         found nothing acceptable): each word may also be a spelling variant
         (the same test ``_same_word`` applies when comparing).
         """
-        found = set(self._by_compact.get("".join(q.title.core), ()))
-        for words in (q.title.core, q.title.subtitle):
+        found: set[str] = set()
+        for words in (q.title.core, q.title.subtitle, self._joined_or_split(q.title.core)):
             found |= self._lookup(words, loose=loose)
         return found
+
+    def _joined_or_split(self, core: Sequence[str]) -> tuple[str, ...]:
+        """The core written the other way: "spider man" <-> "spiderman"."""
+        if len(core) > 1:
+            return ("".join(core),)
+        word = core[0] if core else ""
+        lists = self._postings.lists
+        for i in range(3, len(word) - 2):
+            if word[:i] in lists and word[i:] in lists:
+                return (word[:i], word[i:])
+        return ()
 
     def _lookup(self, words: Sequence[str], *, loose: bool) -> set[str]:
         """Items holding every distinctive word (loose: or a spelling variant of it)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,7 +53,7 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Words and numbers of ``text``; apostrophes vanish so "Carl's" is one word."""
-    return _TOKEN.findall(fold(text).replace("'", ""))
+    return [sys.intern(w) for w in _TOKEN.findall(fold(text).replace("'", ""))]
 
 
 # --- ASIN -------------------------------------------------------------------------
@@ -220,7 +221,8 @@ class TitleParts:
 
 
 def _word_tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.replace("'", "").replace('"', " "))
+    # Interned: the same few thousand words recur in every title of a library.
+    return [sys.intern(w) for w in _TOKEN.findall(text.replace("'", "").replace('"', " "))]
 
 
 def _drop_article(words: list[str]) -> list[str]:
