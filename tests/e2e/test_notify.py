@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ async def eventually(pred: Callable[[], Any], timeout: float = 5.0, what: str = 
     deadline = loop.time() + timeout
     while True:
         result = pred()
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             result = await result
         if result:
             return
