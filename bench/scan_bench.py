@@ -68,6 +68,9 @@ async def _fetch_only(url: str) -> dict[str, float]:
 
 
 async def _scan(url: str, db: str, mode: str, requests: int = 0) -> dict[str, float]:
+    import aiohttp
+    from cryptography.fernet import Fernet
+
     from bot.config import PlexSettings
     from core.config_store import PLEX_LIBRARY, PLEX_TOKEN, PLEX_URL, ConfigStore
     from core.crypto import TokenCipher
@@ -75,9 +78,6 @@ async def _scan(url: str, db: str, mode: str, requests: int = 0) -> dict[str, fl
     from core.library import ScanService
     from core.models import BookRequest, RequestStatus, User
     from core.plex_source import StoredPlexSource
-
-    import aiohttp
-    from cryptography.fernet import Fernet
 
     await open_db(f"sqlite://{db}")
     try:
