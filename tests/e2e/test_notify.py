@@ -259,32 +259,37 @@ async def test_restart_delivers_undelivered_rows_exactly_once(
         worker(w).kick()
         await eventually(lambda: worker(w).stats.failures >= 2, what="failed tries")
         await w.fd.stop_bot()
+        await w.runtime.close()  # the process exits: the database is closed
 
         # The bot is down; a `python -m bot scan` in between queues one more row.
         runtime = Runtime(w.runtime.settings)
         await runtime.open()
-        later = await BookRequest.create(
-            requester_id=w.bob.id, asin="B000000001", title="Later Book",
-            status=RequestStatus.AVAILABLE,
-        )
-        await owe(w.bob, later, notify.KIND_AVAILABLE)
-        assert await Notification.filter(sent_at=None).count() == 3
+        try:
+            later = await BookRequest.create(
+                requester_id=w.bob.id, asin="B000000001", title="Later Book",
+                status=RequestStatus.AVAILABLE,
+            )
+            await owe(w.bob, later, notify.KIND_AVAILABLE)
+            assert await Notification.filter(sent_at=None).count() == 3
 
-        failures.clear()  # Discord is fine again
-        w.bot = EarmarkBot(runtime, cogs=COGS)
-        await w.fd.start_bot(w.bot)  # no kick: drained on ready
-        await w.fd.wait_until(
-            lambda: len(dms_about(w, w.bob, later)) == 1 and len(w.fd.dms[w.alice.id]) == 2,
-            what="the undelivered rows",
-        )
-        await asyncio.sleep(0.3)
-        worker(w).kick()
-        await asyncio.sleep(0.2)
-        assert len(dms_about(w, w.alice, early)) == 1
-        assert len(dms_about(w, w.alice, stuck)) == 1
-        assert len(dms_about(w, w.bob, stuck)) == 1
-        assert len(dms_about(w, w.bob, later)) == 1
-        assert await Notification.filter(sent_at=None).count() == 0
+            failures.clear()  # Discord is fine again
+            w.bot = EarmarkBot(runtime, cogs=COGS)
+            await w.fd.start_bot(w.bot)  # no kick: drained on ready
+            await w.fd.wait_until(
+                lambda: len(dms_about(w, w.bob, later)) == 1 and len(w.fd.dms[w.alice.id]) == 2,
+                what="the undelivered rows",
+            )
+            await asyncio.sleep(0.3)
+            worker(w).kick()
+            await asyncio.sleep(0.2)
+            assert len(dms_about(w, w.alice, early)) == 1
+            assert len(dms_about(w, w.alice, stuck)) == 1
+            assert len(dms_about(w, w.bob, stuck)) == 1
+            assert len(dms_about(w, w.bob, later)) == 1
+            assert await Notification.filter(sent_at=None).count() == 0
+        finally:
+            await w.fd.stop_bot()
+            await runtime.close()
 
 
 async def test_stopping_waits_for_the_row_in_flight(
