@@ -32,6 +32,11 @@ RECENT_COUNT = 10
 MAX_HITS = 5
 
 
+def _log_failure(task: asyncio.Future[LibraryIndex]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not build the library index: %r", task.exception())
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -88,6 +93,11 @@ class Library(commands.Cog):
         self.bot = bot
         self.runtime: Runtime = bot.runtime  # type: ignore[attr-defined]
         self._building: asyncio.Task[LibraryIndex] | None = None
+
+    async def cog_load(self) -> None:
+        """Build the index in the background now, so the first autocomplete finds it ready."""
+        self._building = asyncio.ensure_future(self.runtime.scans.library_index())
+        self._building.add_done_callback(_log_failure)
 
     async def cog_unload(self) -> None:
         if self._building is not None and not self._building.done():

@@ -192,3 +192,19 @@ async def test_query_helpers_against_the_table(world: World) -> None:
     assert await query.last_full_scan() is not None
     assert query.key_from_value("rk:12") == "12" and query.key_from_value("1984") is None
     assert await PlexItem.all().count() == 3
+
+
+async def test_index_is_built_in_the_background_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+    import logging
+
+    caplog.set_level(logging.INFO, logger="core.library.scan")
+    async with open_world(tmp_path, cogs=("cogs.library",)):
+        for _ in range(100):
+            if any("library index built" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the index was not built at start")
