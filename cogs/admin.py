@@ -22,6 +22,7 @@ from bot.render import NO_PINGS, choice_name, safe
 from bot.runtime import Runtime
 from bot.tree import GENERIC
 from cogs.embeds import COLOUR, request_embed, status_label
+from cogs.notify import kick as kick_notifications
 from core.library import PlexNotConfigured, ScanMode, ScanProgress, ScanSummary
 from core.models import BookRequest, RequestStatus
 from core.plex import PlexError, PlexUnauthorized
@@ -265,6 +266,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Earmark
         log.info("/admin scan %s by %s (joined=%s)", mode, interaction.user.id, joined)
         try:
             summary = await scans.run(mode, reporter)
+            kick_notifications(self.bot)  # matched requests have DMs waiting
             text = summary_text(summary, joined=joined)
         except (PlexNotConfigured, PlexError) as err:
             log.warning("/admin scan %s failed: %s", mode, err)
@@ -357,6 +359,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Earmark
     async def _decided(
         self, interaction: discord.Interaction, req: BookRequest, heading: str
     ) -> None:
+        kick_notifications(self.bot)  # the decision queued DMs
         audience = await self.runtime.requests.audience(req)
         if req.status in NOTIFIED:
             others = len(audience) - 1

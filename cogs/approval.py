@@ -22,6 +22,7 @@ from bot.checks import WrongGuild, require_admin
 from bot.render import NO_PINGS, choice_name
 from bot.tree import report_error
 from cogs.embeds import request_embed, status_label
+from cogs.notify import kick as kick_notifications
 from core.config_store import ADMIN_CHANNEL
 from core.errors import UserError
 from core.models import BookRequest, RequestStatus
@@ -119,6 +120,7 @@ async def _decide(
         await interaction.followup.send(err.message, ephemeral=True, allowed_mentions=NO_PINGS)
         return
     log.info("request %s %s by %s", req.id, req.status, interaction.user.id)
+    kick_notifications(interaction.client)  # type: ignore[arg-type]
     await interaction.response.edit_message(
         embed=request_embed(req, heading=post_heading(req, interaction.user)),
         view=None,
