@@ -55,6 +55,7 @@ share its words, not with the whole library.
 from __future__ import annotations
 
 import bisect
+import heapq
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -658,25 +659,47 @@ def _intersect(groups: list[set[str]]) -> set[str]:
 def _preselect(wanted: str, entries: list[_Entry]) -> list[_Entry]:
     """Cut a big candidate set cheaply before the careful (WRatio) scoring.
 
-    Titles that start with the text come first, shortest first; the rest are
-    ranked by plain ``fuzz.ratio``, which costs a tenth of WRatio.
+    Titles that start with the text come first, shortest first (the order
+    `_search_score` gives them). When there are enough of those, no fuzzy
+    candidate could outrank them and the fuzzy pass is skipped: "the" alone
+    would otherwise rank a third of the library. Else the rest are ranked by
+    plain ``fuzz.ratio``, which costs a tenth of WRatio.
     """
     starting = [e for e in entries if e.search_title.startswith(wanted)]
-    starting.sort(key=lambda e: (len(e.search_title), e.item.rating_key))
+    if len(starting) >= _SEARCH_PRESELECT:
+        return heapq.nsmallest(
+            _SEARCH_PRESELECT, starting, key=lambda e: (len(e.search_title), e.item.rating_key)
+        )
+    starting += [
+        e for e in entries
+        if not e.search_title.startswith(wanted) and _bare(e.search_title).startswith(wanted)
+    ]
+    starting.sort(key=lambda e: (_start_length(wanted, e.search_title), e.item.rating_key))
+    chosen = {id(e): e for e in starting[:_SEARCH_PRESELECT]}
     found = process.extract(
         wanted, [e.search_text for e in entries], scorer=fuzz.ratio, limit=_SEARCH_PRESELECT
     )
-    chosen = {id(e): e for e in starting[:_SEARCH_PRESELECT]}
     for _choice, _score, i in found:
         chosen.setdefault(id(entries[i]), entries[i])
     return list(chosen.values())
 
 
+def _bare(title: str) -> str:
+    """The title without a leading filler word ("the hobbit" -> "hobbit")."""
+    head, _, rest = title.partition(" ")
+    return rest if rest and head in _FILLER else title
+
+
+def _start_length(wanted: str, title: str) -> int:
+    """Length of the title form that starts with the typed text (the title if none does)."""
+    bare = _bare(title)
+    return len(bare) if not title.startswith(wanted) and bare.startswith(wanted) else len(title)
+
+
 def _search_score(wanted: str, entry: _Entry) -> float:
     """Autocomplete order: the title typed so far, then fuzzy title/author likeness."""
     title = entry.search_title
-    bare = title.split(" ", 1)[1] if title.split(" ", 1)[0] in _FILLER and " " in title else title
-    for candidate in (title, bare):
+    for candidate in (title, _bare(title)):
         if candidate == wanted:
             return 100.0
         if candidate.startswith(wanted):

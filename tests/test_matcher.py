@@ -324,3 +324,19 @@ def test_spelling_variants_see_words_added_later() -> None:
     result = index.match(query)
     assert result.item is not None and result.item.rating_key == "2"
     assert _keys(index.search("color magic"))[0] == "2"
+
+
+def test_search_for_a_filler_word_alone_ranks_titles_starting_with_it_shortest_first() -> None:
+    """"The" selects a third of a real library; the cheap path must keep the same order."""
+    items = [
+        LibraryItem(rating_key=str(i), title=f"The Long Winding Road Number {i:04d}", author="A")
+        for i in range(400)
+    ]
+    items.append(LibraryItem(rating_key="short", title="The Hobbit", author="J. R. R. Tolkien"))
+    items.append(LibraryItem(rating_key="other", title="Theory of Everything", author="B"))
+    results = LibraryIndex(items).search("The", limit=5)
+    keys = [item.rating_key for item, _ in results]
+    assert keys[0] == "short"
+    assert len(keys) == 5
+    scores = [score for _, score in results]
+    assert scores == sorted(scores, reverse=True)
