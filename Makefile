@@ -37,6 +37,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.scan_bench
 	$(BIN)/python -m bench.match_bench
+	$(BIN)/python -m bench.library_bench
+	$(BIN)/python -m bench.request_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
