@@ -28,10 +28,10 @@ run: $(RUN_STAMP)
 	$(BIN)/python -m bot run
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
 
 test: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -23,29 +23,11 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-TOKEN = "bench-token-0123456789"
-RESULTS = Path(__file__).parent / "results"
-
-
-def start_fake(albums: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.plex", "--albums", str(albums), "--port", "0",
-         "--token", TOKEN],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise SystemExit(f"fake Plex did not start: {line!r}")
-    return proc, line.split(" ", 1)[1]
+from bench.scan_bench import RESULTS, TOKEN, start_fake
 
 
 def _typo(word: str, rng: random.Random) -> str:

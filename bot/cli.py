@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.matcher import BookQuery, MatchResult
-
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from bot.runtime import Runtime
@@ -25,6 +23,7 @@ from core.catalog.errors import CatalogError
 from core.crypto import CryptoError
 from core.db import DatabaseError
 from core.library import PlexNotConfigured, ScanProgress, ScanSummary
+from core.matcher import BookQuery, MatchResult
 from core.plex import PlexError
 
 log = logging.getLogger(__name__)
