@@ -28,8 +28,8 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 async def open_db(url: str) -> None:
     """Connect and create the schema when missing (safe to call on every start)."""
-    _ensure_sqlite_dir(url)
     try:
+        _ensure_sqlite_dir(url)
         await Tortoise.init(
             db_url=url, modules={"models": [MODELS_MODULE]}, _enable_global_fallback=True
         )

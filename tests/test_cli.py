@@ -181,3 +181,16 @@ async def test_run_without_discord_token_is_one_line(env: Env) -> None:
     assert result.code == 2
     assert result.err.strip().startswith("error: no Discord token")
     assert len(result.err.strip().splitlines()) == 1
+
+
+async def test_run_with_an_unusable_database_is_one_line(env: Env, tmp_path: Path) -> None:
+    text = env.config.read_text().replace(
+        f'url = "sqlite://{tmp_path}/earmark.db"', 'url = "sqlite:///dev/null/earmark.db"'
+    )
+    env.config.write_text(text + '\n[discord]\ntoken = "not-a-real-discord-token"\n')
+    result = await env.run("run")
+    assert result.code == 2
+    lines = [line for line in result.err.strip().splitlines() if line.startswith("error:")]
+    assert lines and lines[0].startswith("error: cannot open the database")
+    assert "Traceback" not in result.err
+    assert "not-a-real-discord-token" not in result.err
