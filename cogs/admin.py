@@ -21,6 +21,7 @@ from bot.checks import is_admin, require_admin
 from bot.render import NO_PINGS, choice_name, safe
 from bot.runtime import Runtime
 from bot.tree import GENERIC
+from cogs.approval import refresh_post
 from cogs.embeds import COLOUR, request_embed, status_label
 from cogs.notify import kick as kick_notifications
 from core.library import PlexNotConfigured, ScanMode, ScanProgress, ScanSummary
@@ -360,6 +361,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Earmark
         self, interaction: discord.Interaction, req: BookRequest, heading: str
     ) -> None:
         kick_notifications(self.bot)  # the decision queued DMs
+        await refresh_post(self.bot, req, interaction.user)
         audience = await self.runtime.requests.audience(req)
         if req.status in NOTIFIED:
             others = len(audience) - 1

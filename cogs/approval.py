@@ -87,7 +87,7 @@ async def post_request(bot: discord.Client, req: BookRequest) -> discord.Message
             return None
         view = decision_view(req.id) if req.status == RequestStatus.PENDING else None
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}
-        return await channel.send(
+        message = await channel.send(
             embed=request_embed(req, heading=post_heading(req)),
             allowed_mentions=NO_PINGS,
             **kwargs,
@@ -95,6 +95,28 @@ async def post_request(bot: discord.Client, req: BookRequest) -> discord.Message
     except (ValueError, discord.HTTPException) as err:
         log.warning("could not post request %s to the admin channel %s: %s", req.id, raw, err)
         return None
+    req.admin_channel_id, req.admin_message_id = message.channel.id, message.id
+    await req.save(update_fields=["admin_channel_id", "admin_message_id"])
+    return message
+
+
+async def refresh_post(
+    bot: discord.Client, req: BookRequest, decided_by: discord.abc.User | None = None
+) -> None:
+    """Show a decision made elsewhere (e.g. `/admin approve`) on the request's admin post."""
+    if not req.admin_channel_id or not req.admin_message_id:
+        return
+    channel = bot.get_partial_messageable(req.admin_channel_id)
+    message = channel.get_partial_message(req.admin_message_id)
+    view = decision_view(req.id) if req.status == RequestStatus.PENDING else None
+    try:
+        await message.edit(
+            embed=request_embed(req, heading=post_heading(req, decided_by)),
+            view=view,
+            allowed_mentions=NO_PINGS,
+        )
+    except discord.HTTPException as err:  # deleted post, lost access: the decision stands
+        log.info("could not update the admin post of request %s: %s", req.id, err)
 
 
 async def _show_current(interaction: discord.Interaction, req: BookRequest) -> None:

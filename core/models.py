@@ -114,6 +114,9 @@ class BookRequest(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     available_at = fields.DatetimeField(null=True)
+    # The post in the admin channel, so every decision path can update it.
+    admin_channel_id = fields.BigIntField(null=True)
+    admin_message_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "requests"

@@ -75,8 +75,13 @@ async def test_a_request_from_submit_to_the_dm_when_it_lands(world: World) -> No
     told = await theirs.wait_for_edit(lambda m: bool(m.embeds))
     assert "subscribed" in told.text.lower()
 
+    (post,) = world.fd.channel_messages(world.admin_channel_id)
+    assert post.buttons
     decision = await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
     assert decision.is_ephemeral
+    # the admin post shows the decision made with the command, and loses its buttons
+    (post,) = world.fd.channel_messages(world.admin_channel_id)
+    assert not post.buttons and "approved" in post.text.lower()
     # the approval DM goes out at once (the decision wakes the outbox worker)
     await world.fd.wait_for_dm(world.alice, lambda m: "approved" in m.text.lower(), timeout=5)
 
