@@ -32,12 +32,22 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot", description="Earmark: audiobook requests for Plex, on Discord."
-    )
+    # SUPPRESS: `python -m bot --config F` and `python -m bot run --config F` both work,
+    # and a subcommand's absent option does not overwrite the top-level one.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="config file (default config.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    common.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS,
+        help="config file (default config.toml, or $EARMARK_CONFIG)",
+    )
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="log at DEBUG level",
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Earmark: audiobook requests for Plex, on Discord.",
+        parents=[common],
+    )
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser("run", parents=[common], help="run the Discord bot (the default)")
@@ -61,13 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--asin")
     match.add_argument("--batch", metavar="FILE.jsonl", help="one JSON object per line")
     match.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(command="run", config=None, verbose=False)
+    parser.set_defaults(command="run")  # not config/verbose: their actions are shared
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.config = getattr(args, "config", None)
+    args.verbose = getattr(args, "verbose", False)
     if args.command == "match" and bool(args.title) == bool(args.batch):
         parser.error("match needs a TITLE or --batch FILE.jsonl (not both)")
     quiet = args.command in {"scan", "match", "check"}

@@ -194,3 +194,23 @@ async def test_run_with_an_unusable_database_is_one_line(env: Env, tmp_path: Pat
     assert lines and lines[0].startswith("error: cannot open the database")
     assert "Traceback" not in result.err
     assert "not-a-real-discord-token" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "config"),
+    [
+        (["--config", "a.toml"], "run", "a.toml"),
+        (["run", "--config", "b.toml"], "run", "b.toml"),
+        (["--config", "c.toml", "check"], "check", "c.toml"),
+        (["scan", "--recent", "--config", "d.toml"], "scan", "d.toml"),
+        (["match", "Dune"], "match", None),
+    ],
+)
+def test_config_option_before_or_after_the_command(
+    argv: list[str], command: str, config: str | None
+) -> None:
+    from bot.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert args.command == command
+    assert getattr(args, "config", None) == config
