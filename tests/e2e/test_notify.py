@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import inspect
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -21,23 +19,12 @@ from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber
 from core.requests.service import payload
-from tests.e2e import world as world_module
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World, eventually, open_world
 from tests.fakes.discord import FakeMessage, FakeUser
 from tests.fakes.discord.models import DM
 from tests.fakes.discord.rest import HTTPError, error
 
 COGS = ("cogs.notify",)
-
-
-def use_settings(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
-    """Make the next `open_world` use settings with these sections replaced."""
-    original = world_module.make_settings
-
-    def make(*args: Any, **kwargs: Any) -> Any:
-        return dataclasses.replace(original(*args, **kwargs), **changes)
-
-    monkeypatch.setattr(world_module, "make_settings", make)
 
 
 @pytest.fixture(autouse=True)
@@ -83,21 +70,6 @@ async def make_request(
 async def owe(user: FakeUser, req: BookRequest, kind: str, **extra: Any) -> None:
     added = await notify.queue(user.id, kind, payload(req, **extra), request_id=req.id)
     assert added
-
-
-async def eventually(pred: Callable[[], Any], timeout: float = 5.0, what: str = "") -> None:  # noqa: ASYNC109
-    """Poll `pred` (sync or async) until true: the worker's state is not the fake's."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = pred()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or pred}")
-        await asyncio.sleep(0.02)
 
 
 async def all_sent() -> bool:
@@ -245,8 +217,7 @@ async def test_restart_delivers_undelivered_rows_exactly_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = DatabaseSettings(url=f"sqlite://{tmp_path}/earmark.db")
-    use_settings(monkeypatch, database=db)
-    async with open_world(tmp_path, cogs=COGS) as w:
+    async with open_world(tmp_path, cogs=COGS, database=db) as w:
         early = await make_request(w, w.alice, "Early Book")
         await owe(w.alice, early, notify.KIND_APPROVED)
         worker(w).kick()

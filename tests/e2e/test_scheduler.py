@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import inspect
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,37 +13,10 @@ import pytest
 from bot.config import ScanSettings
 from core.library import ScanSummary, query
 from core.models import BookRequest, PlexItem, RequestStatus, RequestSubscriber
-from tests.e2e import world as world_module
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World, eventually, open_world
 
 COGS = ("cogs.scheduler", "cogs.notify")
 TICK_MINUTES = 0.005  # a recently-added poll every 0.3 s
-
-
-def use_scan_settings(monkeypatch: pytest.MonkeyPatch, **values: float) -> None:
-    """Make the next `open_world` run with these [scan] settings."""
-    original = world_module.make_settings
-
-    def make(*args: Any, **kwargs: Any) -> Any:
-        settings = original(*args, **kwargs)
-        return dataclasses.replace(settings, scan=ScanSettings(**values))
-
-    monkeypatch.setattr(world_module, "make_settings", make)
-
-
-async def eventually(pred: Callable[[], Any], timeout: float = 5.0, what: str = "") -> None:  # noqa: ASYNC109
-    """Poll `pred` (sync or async) until it holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = pred()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or pred}")
-        await asyncio.sleep(0.02)
 
 
 def gone_from_mirror(title: str) -> Callable[[], Any]:
@@ -62,9 +33,9 @@ def scheduler(w: World) -> Any:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
-    use_scan_settings(monkeypatch, recently_added_minutes=TICK_MINUTES, full_scan_hours=100)
-    async with open_world(tmp_path, cogs=COGS) as w:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    scan = ScanSettings(recently_added_minutes=TICK_MINUTES, full_scan_hours=100)
+    async with open_world(tmp_path, cogs=COGS, scan=scan) as w:
         yield w
 
 
@@ -105,11 +76,9 @@ async def test_a_never_scanned_mirror_gets_a_full_scan(world: World) -> None:
     assert scheduler(world).stats["recent"].last_summary.mode == "recent"
 
 
-async def test_skips_while_plex_is_not_configured(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_scan_settings(monkeypatch, recently_added_minutes=TICK_MINUTES, full_scan_hours=100)
-    async with open_world(tmp_path, cogs=COGS, plex=False) as w:
+async def test_skips_while_plex_is_not_configured(tmp_path: Path) -> None:
+    scan = ScanSettings(recently_added_minutes=TICK_MINUTES, full_scan_hours=100)
+    async with open_world(tmp_path, cogs=COGS, plex=False, scan=scan) as w:
         stats = scheduler(w).stats["recent"]
         await eventually(lambda: stats.skipped >= 2, what="two skipped ticks")
         assert stats.runs == 0 and stats.failures == 0
@@ -170,11 +139,9 @@ async def test_never_overlaps_a_running_scan(world: World) -> None:
     await manual
 
 
-async def test_full_scan_runs_on_its_own_schedule(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_scan_settings(monkeypatch, recently_added_minutes=60, full_scan_hours=0.0002)  # 0.72 s
-    async with open_world(tmp_path, cogs=COGS) as w:
+async def test_full_scan_runs_on_its_own_schedule(tmp_path: Path) -> None:
+    scan = ScanSettings(recently_added_minutes=60, full_scan_hours=0.0002)  # 0.72 s
+    async with open_world(tmp_path, cogs=COGS, scan=scan) as w:
         gone = w.pms.add_album("Leaving Soon", "Some Author")
         w.pms.add_album("Staying", "Some Author")
         await w.runtime.scans.run("full")

@@ -7,10 +7,14 @@ in-memory database and the real `EarmarkBot`, and tears everything down.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import dataclasses
+import inspect
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -86,18 +90,39 @@ def make_settings(
     )
 
 
+async def eventually(pred: Callable[[], Any], timeout: float = 5.0, what: str = "") -> None:  # noqa: ASYNC109
+    """Poll `pred` (sync or async) until it holds: for state the fakes do not see."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = pred()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or pred}")
+        await asyncio.sleep(0.02)
+
+
 @contextlib.asynccontextmanager
 async def open_world(
-    tmp: Path, *, cogs: Sequence[str] = COGS, plex: bool = True
+    tmp: Path, *, cogs: Sequence[str] = COGS, plex: bool = True, **sections: Any
 ) -> AsyncIterator[World]:
-    """Start every fake and the real bot; `plex=True` stores a configured Plex setup."""
+    """Start every fake and the real bot; `plex=True` stores a configured Plex setup.
+
+    `sections` replace whole settings sections, e.g. `scan=ScanSettings(...)`
+    or `database=DatabaseSettings(url=...)` for a database that outlives a bot.
+    """
     async with FakeDiscord() as fd, FakePlex() as pms, FakePlexTV() as tv, FakeAudible() as aud:
         guild = fd.add_guild("Books")
         admin_channel = fd.add_channel(guild, "earmark-admin")
         alice = fd.add_member(guild, "alice")
         bob = fd.add_member(guild, "bob")
         boss = fd.add_member(guild, "boss", manage_guild=True)
-        settings = make_settings(tmp, guild.id, tv_url=tv.url, audible_url=aud.url)
+        settings = dataclasses.replace(
+            make_settings(tmp, guild.id, tv_url=tv.url, audible_url=aud.url), **sections
+        )
         runtime = Runtime(settings)
         await runtime.open()
         world = World(
