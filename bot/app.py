@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -27,6 +28,7 @@ from bot.runtime import Runtime
 from bot.tree import EarmarkTree
 from core.crypto import CryptoError
 from core.db import DatabaseError
+from core.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ class EarmarkBot(commands.Bot):
     """The Discord client: cogs over one `Runtime` of core services."""
 
     def __init__(self, runtime: Runtime, *, cogs: Sequence[str] = COGS) -> None:
+        # Earmark never joins voice: silence discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
@@ -122,10 +127,17 @@ async def _serve(settings: Settings) -> int:
     except discord.LoginFailure:
         print("error: Discord refused the bot token ([discord] token)", file=sys.stderr)
         return 2
+    except (aiohttp.ClientError, OSError) as err:
+        print(f"error: cannot reach Discord: {redact(str(err))}", file=sys.stderr)
+        return 1
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
         if not bot.is_closed():
             await bot.close()
         await runtime.close()
+    log.info("stopped")
     return 0
 
 
