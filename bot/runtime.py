@@ -114,6 +114,7 @@ class Runtime:
 
     async def close(self) -> None:
         if self.session is not None:
+            await self.scans.close()
             await self.catalog_cache.aclose()
             await self.session.close()
             self.session = None

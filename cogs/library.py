@@ -8,8 +8,6 @@ Replies are ephemeral to keep the channel quiet.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 import discord
@@ -30,11 +28,6 @@ log = logging.getLogger(__name__)
 INDEX_WAIT = 1.5
 RECENT_COUNT = 10
 MAX_HITS = 5
-
-
-def _log_failure(task: asyncio.Future[LibraryIndex]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("could not build the library index: %r", task.exception())
 
 
 def _plural(n: int, word: str) -> str:
@@ -92,30 +85,19 @@ class Library(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
         self.runtime: Runtime = bot.runtime  # type: ignore[attr-defined]
-        self._building: asyncio.Task[LibraryIndex] | None = None
 
     async def cog_load(self) -> None:
-        """Build the index in the background now, so the first autocomplete finds it ready."""
-        self._building = asyncio.ensure_future(self.runtime.scans.library_index())
-        self._building.add_done_callback(_log_failure)
-
-    async def cog_unload(self) -> None:
-        if self._building is not None and not self._building.done():
-            self._building.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._building
+        """Start building the index now, so the first autocomplete finds it ready."""
+        await self.runtime.scans.library_index(wait=0)
 
     async def _index(self, wait: float | None) -> LibraryIndex | None:
         """The matcher's index; None when it is still being built after `wait` seconds."""
-        if self._building is None or self._building.done():
-            self._building = asyncio.ensure_future(self.runtime.scans.library_index())
         if wait is None:
-            return await asyncio.shield(self._building)
-        try:
-            return await asyncio.wait_for(asyncio.shield(self._building), wait)
-        except TimeoutError:
+            return await self.runtime.scans.library_index()
+        index = await self.runtime.scans.library_index(wait=wait)
+        if index is None:
             log.info("library index not ready after %.1fs; answering from SQL", wait)
-            return None
+        return index
 
     async def _not_set_up(self) -> str | None:
         """Why the library is empty, as a sentence for the user."""

@@ -34,6 +34,10 @@ IN_LIBRARY_MARK = "✅ In library · "
 AUTOCOMPLETE_RESULTS = 10
 MIN_QUERY = 2
 PICKER_RESULTS = 25  # a select menu holds at most 25 options
+# Seconds to wait for a cold library index before marking choices: the catalog may
+# already have used 2.5 s of autocomplete's 3; the deferred picker can wait longer.
+AUTOCOMPLETE_INDEX_WAIT = 0.3
+PICKER_INDEX_WAIT = 10.0
 PAGE_SIZE = 5
 VIEW_TIMEOUT = 600.0  # ephemeral replies can be edited for 15 minutes
 
@@ -214,16 +218,13 @@ class RequestsCog(commands.Cog):
     def runtime(self) -> Any:
         return self.bot.runtime  # type: ignore[attr-defined]
 
-    async def _in_library(self, books: list[CatalogBook]) -> set[str]:
+    async def _in_library(self, books: list[CatalogBook], *, wait: float) -> set[str]:
         """ASINs the matcher finds in the library; never fails the caller (only a mark)."""
-        owned: set[str] = set()
         try:
-            for book in books:
-                if (await self.runtime.requests.in_library(book)).matched:
-                    owned.add(book.asin)
+            return await self.runtime.requests.owned(books, wait=wait)
         except Exception:
             log.warning("library check for choices failed", exc_info=True)
-        return owned
+            return set()
 
     async def after_submit(self, result: SubmitResult) -> None:
         """A new request goes to the admin channel (after the user got their answer)."""
@@ -257,7 +258,8 @@ class RequestsCog(commands.Cog):
             raise UserError(
                 f"The catalog has nothing for “{safe(title, 100)}”. Try other words."
             )
-        picker = BookPicker(self, interaction, books, await self._in_library(books))
+        owned = await self._in_library(books, wait=PICKER_INDEX_WAIT)
+        picker = BookPicker(self, interaction, books, owned)
         await interaction.edit_original_response(
             content=f"Which book did you mean by “{safe(title, 100)}”?",
             view=picker,
@@ -273,7 +275,7 @@ class RequestsCog(commands.Cog):
             return []
         books = await self.runtime.catalog_cache.search_quick(text, limit=AUTOCOMPLETE_RESULTS)
         books = list({b.asin: b for b in books}.values())[:25]
-        owned = await self._in_library(books)
+        owned = await self._in_library(books, wait=AUTOCOMPLETE_INDEX_WAIT)
         return [
             app_commands.Choice(name=book_label(book, book.asin in owned), value=book.asin)
             for book in books

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from core.library import ScanProgress, ScanService
+from core.library import ScanProgress, ScanService, mirror
 from core.models import BookRequest, Notification, PlexItem, RequestStatus, RequestSubscriber, User
 from core.plex import (
     AlbumPage,
@@ -392,3 +392,50 @@ async def test_unreachable_server_is_unavailable(session: aiohttp.ClientSession)
 
     with pytest.raises(PlexUnavailable):
         await ScanService(Source()).run("full")  # type: ignore[arg-type]
+
+
+async def test_library_index_with_a_deadline_does_not_wait_for_a_cold_build(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    release = asyncio.Event()
+    real_build = scans._build_index
+
+    async def gated_build() -> object:
+        await release.wait()
+        return await real_build()
+
+    scans._build_index = gated_build  # type: ignore[method-assign]
+    assert await scans.library_index(wait=0.05) is None  # not ready: no answer, no wait
+    assert await scans.library_index(wait=0.05) is None  # the same build is still running
+    release.set()
+    index = await scans.library_index()
+    assert len(index) == 5
+    assert await scans.library_index(wait=0) is index  # built once, then cached
+
+
+async def test_index_built_while_the_table_changed_is_not_kept(
+    pms: FakePlex, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    release = asyncio.Event()
+    real_read = mirror.all_library_items
+
+    async def slow_read() -> object:
+        rows = await real_read()  # read before the poll below writes
+        await release.wait()
+        return rows
+
+    monkeypatch.setattr(mirror, "all_library_items", slow_read)
+    building = asyncio.create_task(scans.library_index())
+    await asyncio.sleep(0.05)
+    pms.add_album("Arrived Meanwhile", "New Writer")
+    await scans.run("recent")  # changes the table under the build
+    release.set()
+    assert len(await building) == 5  # that caller gets what was read...
+    monkeypatch.setattr(mirror, "all_library_items", real_read)
+    assert len(await scans.library_index()) == 6  # ...but it was not kept

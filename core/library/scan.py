@@ -12,12 +12,13 @@ an error or a short listing deletes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, overload
 
 from core.library import mirror
 from core.matcher import LibraryIndex
@@ -109,7 +110,8 @@ class ScanService:
         self._folder_concurrency = folder_concurrency
         self._current: _Run | None = None
         self._index: LibraryIndex | None = None
-        self._index_lock = asyncio.Lock()
+        self._building: asyncio.Task[LibraryIndex] | None = None
+        self._generation = 0  # bumped whenever the table changes under a build
 
     # ----- public -------------------------------------------------------------------------
 
@@ -135,23 +137,54 @@ class ScanService:
         while (current := self._current) is not None and current.task is not None:
             await asyncio.wait([current.task])
 
-    async def library_index(self) -> LibraryIndex:
-        """The matcher's index of the whole table, built once and kept current by scans."""
-        async with self._index_lock:
-            if self._index is None:
-                started = time.perf_counter()
-                items = await mirror.all_library_items()
-                # ~3 s of CPU at 50,000 books: built off the event loop.
-                self._index = await asyncio.to_thread(LibraryIndex, items)
-                log.info(
-                    "library index built: %d items in %.2fs",
-                    len(self._index), time.perf_counter() - started,
-                )
+    @overload
+    async def library_index(self) -> LibraryIndex: ...
+
+    @overload
+    async def library_index(self, *, wait: float) -> LibraryIndex | None: ...
+
+    async def library_index(self, *, wait: float | None = None) -> LibraryIndex | None:
+        """The matcher's index of the whole table, built once and kept current by scans.
+
+        Building takes seconds on a big library (in a worker thread). Callers
+        with a deadline (autocomplete) pass `wait`: they get None when the
+        index is not ready by then, and the build goes on for the next caller.
+        """
+        if self._index is not None:
             return self._index
+        if self._building is None or self._building.done():
+            self._building = asyncio.create_task(self._build_index(), name="earmark-index")
+            self._building.add_done_callback(_log_build_failure)
+        if wait is None:
+            return await asyncio.shield(self._building)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._building), wait)
+        except TimeoutError:
+            return None
+
+    async def _build_index(self) -> LibraryIndex:
+        generation = self._generation
+        started = time.perf_counter()
+        items = await mirror.all_library_items()
+        # ~3 s of CPU at 50,000 books: built off the event loop.
+        index = await asyncio.to_thread(LibraryIndex, items)
+        if generation == self._generation:  # the table did not change meanwhile
+            self._index = index
+        log.info("library index built: %d items in %.2fs", len(index),
+                 time.perf_counter() - started)
+        return index
 
     def invalidate_index(self) -> None:
         """Forget the index (e.g. after another process changed the table)."""
         self._index = None
+        self._generation += 1
+
+    async def close(self) -> None:
+        """Stop an index build in progress (the process is shutting down)."""
+        if self._building is not None and not self._building.done():
+            self._building.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._building
 
     # ----- internals ----------------------------------------------------------------------
 
@@ -234,7 +267,7 @@ class ScanService:
             log.warning("full scan incomplete: %s", summary.note)
 
         if summary.new or summary.updated or summary.removed:
-            self._index = None  # rebuilt on demand from the table
+            self.invalidate_index()  # rebuilt on demand from the table
         await self._match(run, summary)
         return summary
 
@@ -322,6 +355,7 @@ class ScanService:
 
     async def _apply_to_index(self, items: list[PlexItem]) -> None:
         if self._index is None:
+            self._generation += 1  # a build in progress may have read the table before
             return
         for item in items:
             self._index.remove(item.rating_key)
@@ -335,3 +369,8 @@ class ScanService:
         summary.matched_request_ids = await fulfil_open_requests(index)
         summary.matched_requests = len(summary.matched_request_ids)
 
+
+def _log_build_failure(task: asyncio.Task[LibraryIndex]) -> None:
+    """A background build nobody waited for must still report its failure."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("building the library index failed", exc_info=task.exception())

@@ -7,6 +7,7 @@ refuses with a `UserError` (a sentence for the user) and then changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -77,6 +78,17 @@ class RequestService:
         index = await self._scans.library_index()
         query = book if isinstance(book, BookQuery) else _query(book)
         return index.match(query)
+
+    async def owned(self, books: Iterable[CatalogBook], *, wait: float) -> set[str]:
+        """ASINs of these books already in the library, for marking choices.
+
+        Autocomplete cannot wait for a cold index (seconds on a big library):
+        after `wait` seconds it gets no marks rather than no answer.
+        """
+        index = await self._scans.library_index(wait=wait)
+        if index is None:
+            return set()
+        return {book.asin for book in books if index.match(_query(book)).matched}
 
     async def find_open(self, book: CatalogBook) -> BookRequest | None:
         """An open request for the same book (any edition or region), if there is one."""

@@ -169,13 +169,14 @@ async def test_autocomplete_answers_while_the_index_is_not_ready(
     """First start on a big library: the substring fallback answers inside Discord's window."""
     keys = await scanned(world)
 
-    async def slow_index() -> object:
+    async def slow_build() -> object:
         import asyncio
 
         await asyncio.sleep(30)
         raise AssertionError("not reached")
 
-    monkeypatch.setattr(world.runtime.scans, "library_index", slow_index)
+    world.runtime.scans.invalidate_index()
+    monkeypatch.setattr(world.runtime.scans, "_build_index", slow_build)
     choices = await world.fd.autocomplete(world.alice, world.guild, "library", "query", "dune")
     assert choices.values == [f"rk:{keys['Dune']}"]
     assert choices.latency < 2.9

@@ -6,6 +6,7 @@ Plex and Audible servers on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -80,6 +81,25 @@ async def test_autocomplete_answers_in_time_when_the_catalog_hangs(world: World)
 
     assert choices.latency is not None and choices.latency < 3.0
     assert list(choices) == []
+
+
+async def test_autocomplete_does_not_wait_for_a_cold_library_index(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First start on a big library: choices come at once, without the in-library mark."""
+    await shelve(world, "Project Hail Mary", "Andy Weir", PHM)
+    world.audible.delay = 2.4  # the catalog already uses most of Discord's 3 s
+
+    async def slow_build() -> object:
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    world.runtime.scans.invalidate_index()
+    monkeypatch.setattr(world.runtime.scans, "_build_index", slow_build)
+    choices = await world.fd.autocomplete(world.alice, world.guild, "request", "title", "project")
+
+    assert choices.latency is not None and choices.latency < 3.0
+    assert "Project Hail Mary — Andy Weir (2021)" in choices.names  # no mark, but an answer
 
 
 # -- submit ----------------------------------------------------------------------------
