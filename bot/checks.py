@@ -40,13 +40,3 @@ def require_admin(interaction: discord.Interaction) -> None:
     settings = interaction.client.runtime.settings  # type: ignore[attr-defined]
     if not is_admin(interaction.user, settings.discord.admin_role_ids):
         raise NotAdmin(NotAdmin.message)
-
-
-def admin_only() -> app_commands.check:  # type: ignore[valid-type]
-    """A bot-side admin check for one app command."""
-
-    async def predicate(interaction: discord.Interaction) -> bool:
-        require_admin(interaction)
-        return True
-
-    return app_commands.check(predicate)

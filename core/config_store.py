@@ -59,10 +59,6 @@ class ConfigStore:
     async def delete(self, key: str) -> None:
         await ConfigEntry.filter(key=key).delete()
 
-    async def all_keys(self) -> dict[str, str | None]:
-        """Every stored setting, secrets decrypted (callers mask them for display)."""
-        return {row.key: await self.get(row.key) for row in await ConfigEntry.all()}
-
 
 @dataclass(frozen=True, slots=True)
 class PlexConnection:

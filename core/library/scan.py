@@ -335,7 +335,6 @@ class ScanService:
         item = PlexItem(
             id=row.id, plex_guid=book.guid, file_path=path, content_hash=digest, **values
         )
-        item._saved_in_db = True
         updates.append(item)
         summary.updated += 1
         return False
