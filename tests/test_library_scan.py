@@ -439,3 +439,16 @@ async def test_index_built_while_the_table_changed_is_not_kept(
     assert len(await building) == 5  # that caller gets what was read...
     monkeypatch.setattr(mirror, "all_library_items", real_read)
     assert len(await scans.library_index()) == 6  # ...but it was not kept
+
+
+async def test_full_scan_refreshes_an_index_made_stale_by_another_process(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    bot_side = service(pms, session)
+    await bot_side.run("full")
+    assert len(await bot_side.library_index()) == 5
+    pms.add_album("Added By The CLI", "Some Writer")
+    await service(pms, session).run("full")  # e.g. `python -m bot scan` in another process
+    await bot_side.run("full")  # finds nothing new: the CLI wrote it already
+    assert len(await bot_side.library_index()) == 6

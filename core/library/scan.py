@@ -266,8 +266,9 @@ class ScanService:
         else:
             log.warning("full scan incomplete: %s", summary.note)
 
-        if summary.new or summary.updated or summary.removed:
-            self.invalidate_index()  # rebuilt on demand from the table
+        # Always: another process (`python -m bot scan`) may have changed the table
+        # without this one noticing. A rebuild is a few seconds in a thread, per full scan.
+        self.invalidate_index()
         await self._match(run, summary)
         return summary
 
