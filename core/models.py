@@ -160,3 +160,18 @@ class Notification(Model):
 
     class Meta:
         table = "notifications"
+
+
+class Dismissal(Model):
+    """A book a user answered "Not interested" to in /recommend: never suggested to them again."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="dismissals", on_delete=fields.CASCADE
+    )
+    asin = fields.CharField(max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "recommend_dismissals"
+        unique_together = (("user", "asin"),)
