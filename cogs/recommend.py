@@ -1,0 +1,180 @@
+"""`/recommend`: personal recommendations from the user's own Plex ratings.
+
+Thin over `core.recommend.RecommendService` (ratings read with the user's own
+Plex access, catalog searches, exclusions, ranking). The reply is ephemeral
+and shows one book at a time with Request (the same submit flow as
+`/request`), Not interested (remembered, never shown again) and Next; only
+the user who ran the command can press them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.render import NO_PINGS, safe
+from bot.runtime import pinned_plex
+from cogs import approval
+from cogs.embeds import book_embed
+from cogs.requests import OwnedView, outcome_embed
+from core.config_store import PLEX_TOKEN
+from core.recommend import RatingsSource, Recommendation, RecommendService
+from core.users import require_linked
+
+log = logging.getLogger(__name__)
+
+NOTHING_NEW = (
+    "No new recommendations right now: everything Earmark found for your taste is "
+    "already in Plex, requested, or marked not interested. Rate more books in Plex for "
+    "fresh ideas."
+)
+ALL_SEEN = "That's all for now. Run `/recommend` again later for more."
+REASON_MAX = 300
+
+
+def build_service(runtime: Any) -> RecommendService:
+    """The service over the runtime's store, session, catalog and requests.
+
+    The ratings source gets the pinned Plex values *without* the system token:
+    user operations never need it (the seed's fix #9).
+    """
+    settings = runtime.settings
+    pinned = {k: v for k, v in pinned_plex(settings).items() if k != PLEX_TOKEN}
+    ratings = RatingsSource(
+        runtime.store,
+        runtime.cipher,
+        runtime.session,
+        pinned=pinned,
+        product=settings.plex.product,
+        tv_url=settings.plex.tv_url,
+    )
+    return RecommendService(ratings, runtime.catalog_cache, runtime.requests)
+
+
+def recommendation_embed(rec: Recommendation, position: int, total: int) -> discord.Embed:
+    """The book (cover from the catalog only), why it is suggested, and where we are."""
+    embed = book_embed(rec.book)
+    embed.description = safe(rec.reason, REASON_MAX)
+    embed.set_footer(text=f"Recommendation {position} of {total} · ASIN {rec.book.asin}")
+    return embed
+
+
+class RecommendView(OwnedView):
+    """One recommendation at a time; Request and Not interested act on the one shown."""
+
+    def __init__(
+        self, cog: RecommendCog, origin: discord.Interaction, recs: list[Recommendation]
+    ) -> None:
+        super().__init__(origin.user.id, origin)
+        self.cog = cog
+        self.recs = list(recs)
+        self.index = 0
+        self.showing_outcome = False  # a request's outcome replaces the book until Next
+
+    @property
+    def current(self) -> Recommendation:
+        return self.recs[self.index]
+
+    def render(self) -> discord.Embed:
+        self.showing_outcome = False
+        self.request.disabled = False
+        self.not_interested.disabled = False
+        self.next.disabled = len(self.recs) <= 1
+        return recommendation_embed(self.current, self.index + 1, len(self.recs))
+
+    def _drop_current(self) -> None:
+        """The shown book is settled: the next one slides into its place."""
+        del self.recs[self.index]
+        if self.index >= len(self.recs):
+            self.index = 0
+
+    async def _show(self, interaction: discord.Interaction) -> None:
+        if not self.recs:
+            self.stop()
+            await interaction.response.edit_message(content=ALL_SEEN, embed=None, view=None)
+            return
+        await interaction.response.edit_message(
+            content=None, embed=self.render(), view=self, allowed_mentions=NO_PINGS
+        )
+
+    @discord.ui.button(label="Request", style=discord.ButtonStyle.primary)
+    async def request(
+        self, interaction: discord.Interaction, button: discord.ui.Button[RecommendView]
+    ) -> None:
+        rec = self.current
+        result = await self.cog.runtime.requests.submit(interaction.user.id, rec.book)
+        self._drop_current()
+        self.showing_outcome = True
+        self.request.disabled = True
+        self.not_interested.disabled = True
+        self.next.disabled = not self.recs
+        if not self.recs:
+            self.stop()
+        await interaction.response.edit_message(
+            content=None,
+            embed=await outcome_embed(result),
+            view=self if self.recs else None,
+            allowed_mentions=NO_PINGS,
+        )
+        if result.outcome == "created" and result.request is not None:
+            await approval.post_request(self.cog.bot, result.request)
+
+    @discord.ui.button(label="Not interested", style=discord.ButtonStyle.secondary)
+    async def not_interested(
+        self, interaction: discord.Interaction, button: discord.ui.Button[RecommendView]
+    ) -> None:
+        await self.cog.service.dismiss(interaction.user.id, self.current.book.asin)
+        self._drop_current()
+        await self._show(interaction)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(
+        self, interaction: discord.Interaction, button: discord.ui.Button[RecommendView]
+    ) -> None:
+        if not self.showing_outcome:  # after a request the next one is already in place
+            self.index = (self.index + 1) % len(self.recs)
+        await self._show(interaction)
+
+
+class RecommendCog(commands.Cog, name="Recommend"):
+    """Suggestions from the user's Plex ratings, requestable in one click."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self._service: RecommendService | None = None
+
+    @property
+    def runtime(self) -> Any:
+        return self.bot.runtime  # type: ignore[attr-defined]
+
+    @property
+    def service(self) -> RecommendService:
+        """Built on first use: the runtime's session exists by then."""
+        if self._service is None:
+            self._service = build_service(self.runtime)
+        return self._service
+
+    @app_commands.command(
+        name="recommend", description="Audiobooks picked for you from your Plex ratings"
+    )
+    @app_commands.guild_only()
+    async def recommend(self, interaction: discord.Interaction) -> None:
+        # Refuse unlinked users at once, before any Plex or catalog call.
+        await require_linked(interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        recs = await self.service.recommend(interaction.user.id)
+        if not recs:
+            await interaction.edit_original_response(content=NOTHING_NEW)
+            return
+        view = RecommendView(self, interaction, recs)
+        await interaction.edit_original_response(
+            embed=view.render(), view=view, allowed_mentions=NO_PINGS
+        )
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(RecommendCog(bot))

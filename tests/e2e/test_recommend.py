@@ -1,0 +1,275 @@
+"""`/recommend` end to end: the real bot with `cogs.recommend` and `cogs.requests`.
+
+The user's ratings live in the fake PMS under the user's own server access
+token (`FakePlex.add_user`), which the fake plex.tv hands out for the stored
+machineIdentifier; the catalog is the fake Audible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.config_store import ADMIN_CHANNEL, PLEX_TOKEN
+from core.models import BookRequest, Dismissal, RequestStatus, User
+from core.recommend import RecommendService
+from core.recommend.ratings import NO_ACCESS_MESSAGE
+from tests.e2e.world import World, open_world
+from tests.fakes.discord import FakeInteraction, FakeMessage, FakeUser
+
+COGS = ("cogs.recommend", "cogs.requests")
+COREY = "James S. A. Corey"
+EXPANSE = "The Expanse"
+LEVIATHAN, CALIBAN, ABADDON = "B0EXP00001", "B0EXP00002", "B0EXP00003"
+LISTING = "/library/sections/1/all"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(tmp_path, cogs=COGS) as w:
+        await w.runtime.store.set(ADMIN_CHANNEL, str(w.admin_channel_id))
+        for asin, title, seq in ((LEVIATHAN, "Leviathan Wakes", "1"),
+                                 (CALIBAN, "Caliban's War", "2"),
+                                 (ABADDON, "Abaddon's Gate", "3")):
+            w.audible.add_product(asin=asin, title=title, authors=[COREY],
+                                  narrators=["Jefferson Mays"], series=[(EXPANSE, seq)])
+        yield w
+        w.fd.assert_no_bot_errors()
+
+
+def service(world: World) -> RecommendService:
+    cog = world.bot.get_cog("Recommend")
+    assert cog is not None
+    return cog.service  # type: ignore[attr-defined, no-any-return]
+
+
+async def shelve(world: World, title: str, author: str, asin: str | None = None) -> str:
+    """A book in Plex, mirrored as a scan would; returns its rating key."""
+    guid = f"com.plexapp.agents.audnexus://{asin}?lang=en" if asin else ""
+    album = world.pms.add_album(title, author, guid=guid, narrators=["Jefferson Mays"])
+    await world.runtime.scans.run("full")
+    return album.rating_key
+
+
+async def reader(world: World, user: FakeUser, ratings: dict[str, float]) -> tuple[str, str]:
+    """Link `user`; their server token carries `ratings`. Returns (plex.tv token, server token)."""
+    tv_token = await world.link(user)
+    server_token = f"srv-{user.id}"  # what world.link's plex.tv account grants for the server
+    world.pms.add_user(server_token, ratings)
+    return tv_token, server_token
+
+
+async def expanse_reader(world: World, user: FakeUser) -> tuple[str, str]:
+    """Leviathan Wakes in Plex, rated 5★ by `user`."""
+    key = await shelve(world, "Leviathan Wakes", COREY, LEVIATHAN)
+    return await reader(world, user, {key: 10})
+
+
+async def run(world: World, user: FakeUser) -> tuple[FakeInteraction, FakeMessage]:
+    inter = await world.fd.slash(user, world.guild, "recommend")
+    assert inter.is_ephemeral
+    msg = await inter.wait_for_edit(lambda m: bool(m.embeds) or bool(m.content), timeout=10)
+    return inter, msg
+
+
+async def said(inter: FakeInteraction, text: str) -> str:
+    await inter.wait_for(lambda i: any(text in m.text for m in i.messages), timeout=10)
+    return next(m.text for m in inter.messages if text in m.text)
+
+
+def everything_sent(world: World) -> str:
+    return "\n".join(json.dumps(r.json, default=str) for r in world.fd.requests)
+
+
+# -- ratings are the user's own ------------------------------------------------------------
+
+
+async def test_recommends_the_next_book_from_ratings_read_with_the_users_token(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tv_token, server_token = await expanse_reader(world, world.alice)
+    world.pms.requests.clear()
+    asked: list[str] = []
+    real_get = world.runtime.store.get
+
+    async def spy(key: str) -> str | None:
+        asked.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(world.runtime.store, "get", spy)
+
+    _, msg = await run(world, world.alice)
+
+    assert msg.is_ephemeral
+    (embed,) = msg.embeds
+    assert embed["title"] == "Caliban's War"
+    assert embed["description"] == "Next in The Expanse after Leviathan Wakes, which you rated 5★"
+    assert embed["thumbnail"]["url"].startswith("https://m.media-amazon.com/")
+    assert [b["label"] for b in msg.buttons] == ["Request", "Not interested", "Next"]
+    listings = [r for r in world.pms.requests if r.path == LISTING]
+    assert listings and all(r.headers.get("X-Plex-Token") == server_token for r in listings)
+    assert all(r.headers.get("X-Plex-Token") != world.pms.token for r in world.pms.requests)
+    resources = [r for r in world.tv.requests if r.path == "/api/v2/resources"]
+    assert [r.headers.get("X-Plex-Token") for r in resources] == [tv_token]
+    assert PLEX_TOKEN not in asked  # the system token is never even decrypted (seed fix #9)
+    sent = everything_sent(world)
+    assert server_token not in sent and tv_token not in sent and world.pms.token not in sent
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "")
+        assert server_token not in text and tv_token not in text, record
+
+
+def listings(world: World) -> int:
+    return sum(r.path == LISTING for r in world.pms.requests)
+
+
+async def test_ratings_are_cached_per_user_until_a_new_login(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    await run(world, world.alice)
+    listed = listings(world)
+    assert listed >= 1
+
+    await run(world, world.alice)
+    assert listings(world) == listed
+
+    await world.link(world.alice, token="tv-token-alice-second-account")
+    await run(world, world.alice)
+    assert listings(world) > listed
+
+
+# -- buttons -----------------------------------------------------------------------------
+
+
+async def test_request_button_creates_a_pending_request_and_posts_it(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    inter, msg = await run(world, world.alice)
+
+    await world.fd.click(world.alice, msg, label="Request")
+    done = await inter.wait_for_edit(lambda m: "Pending" in m.text)
+
+    (req,) = await BookRequest.all()
+    assert req.asin == CALIBAN and req.status == RequestStatus.PENDING
+    assert req.requester_id == world.alice.id  # type: ignore[attr-defined]
+    assert done.embeds[0]["title"] == "Caliban's War" and done.is_ephemeral
+    post = await world.fd.wait_for_message(world.admin_channel_id)
+    assert post.embeds[0]["title"] == "Caliban's War"
+    assert post.custom_ids == [f"earmark:req:approve:{req.id}", f"earmark:req:deny:{req.id}"]
+
+    # Next shows the following recommendation; the requested one is gone
+    await world.fd.click(world.alice, done, label="Next")
+    following = await inter.wait_for_edit(lambda m: "Abaddon's Gate" in m.text)
+    assert "Caliban's War" not in following.text
+
+
+async def test_not_interested_hides_the_book_next_time(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    inter, msg = await run(world, world.alice)
+    assert msg.embeds[0]["title"] == "Caliban's War"
+
+    await world.fd.click(world.alice, msg, label="Not interested")
+    shown = await inter.wait_for_edit(lambda m: "Abaddon's Gate" in m.text)
+
+    assert "Caliban's War" not in shown.text
+    assert await Dismissal.filter(user_id=world.alice.id).values_list("asin", flat=True) == [
+        CALIBAN
+    ]
+    _, again = await run(world, world.alice)
+    assert again.embeds[0]["title"] == "Abaddon's Gate"
+    assert again.embeds[0]["description"] == (
+        "Book 3 of The Expanse, which continues Leviathan Wakes (you rated it 5★)"
+    )
+    assert "of 1 ·" in again.embeds[0]["footer"]["text"]  # Caliban's War is not among them
+    assert await BookRequest.all().count() == 0
+
+
+async def test_only_the_invoking_user_can_press_the_buttons(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    _, msg = await run(world, world.alice)
+
+    forged = await world.fd.click(world.bob, msg, label="Not interested", force=True)
+
+    assert forged.is_ephemeral and "belongs to someone else" in forged.original.content
+    assert await Dismissal.all().count() == 0
+
+
+# -- what is left out -------------------------------------------------------------------
+
+
+async def test_books_in_plex_or_requested_by_others_are_left_out(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    await shelve(world, "Caliban's War", COREY, CALIBAN)  # in Plex, not rated yet
+    bob = await User.create(discord_id=world.bob.id)
+    await BookRequest.create(requester=bob, asin=ABADDON, title="Abaddon's Gate", author=COREY,
+                             status=RequestStatus.APPROVED)
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+
+    await said(inter, "No new recommendations")
+
+
+# -- refusals and failures ------------------------------------------------------------------
+
+
+async def test_not_linked_is_refused_before_any_plex_call(world: World) -> None:
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+
+    assert inter.is_ephemeral and "/login" in inter.original.content
+    assert world.tv.requests == [] and world.audible.requests == []
+
+
+async def test_no_ratings_explains_how_to_rate_in_plex(world: World) -> None:
+    await shelve(world, "Leviathan Wakes", COREY, LEVIATHAN)
+    await reader(world, world.alice, {})
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+    text = await said(inter, "haven't rated")
+
+    assert "give it stars" in text and "/recommend" in text
+    assert world.audible.requests == []
+
+
+async def test_an_account_without_access_to_the_server_is_told_so(world: World) -> None:
+    tv_token, _ = await expanse_reader(world, world.alice)
+    world.tv.accounts[tv_token].servers.clear()  # the owner stopped sharing
+    world.pms.requests.clear()
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+    await said(inter, NO_ACCESS_MESSAGE)
+
+    assert world.pms.requests == []
+
+
+async def test_an_unreachable_plex_server_is_a_clear_message(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    world.pms.drop_connections = True
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+
+    await said(inter, "The Plex server can't be reached right now")
+
+
+async def test_an_unreachable_plex_tv_is_a_clear_message(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    await world.tv.stop()
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+
+    await said(inter, "plex.tv can't be reached right now")
+
+
+async def test_a_hanging_catalog_is_cut_at_the_deadline(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    service(world).deadline = 0.5
+    world.audible.hang = True
+    started = time.monotonic()
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+    await said(inter, "The Audible catalog didn't answer in time")
+
+    assert time.monotonic() - started < 3.0
