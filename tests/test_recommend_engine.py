@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -120,6 +121,38 @@ def test_author_affinity_is_the_mean_weight_damped_by_count() -> None:
     assert weir.affinity == pytest.approx(((1.0 + 0.2) / 2) * (2 / 3))
     assert corey.affinity == pytest.approx(1.0 * (1 / 2))
     assert profile.author("Andy Weird Person") is None
+
+
+def test_one_person_under_several_spellings_is_one_taste() -> None:
+    profile = build_profile([
+        rated("1", "The Three-Body Problem", "Cixin Liu", 10),
+        rated("2", "The Dark Forest", "Liu Cixin", 6),
+        rated("3", "Mistborn", "Brandon Sanderson", 10),
+        rated("4", "Elantris", "Brandon Sandersen", 10),
+    ])
+
+    assert len(profile.authors) == 2
+    liu = profile.author("Cixin Liu")
+    assert liu is not None and len(liu.books) == 2
+    assert profile.author("Brandon Sanderson") == profile.author("Brandon Sandersen")
+
+
+def test_a_profile_of_thousands_of_authors_builds_quickly() -> None:
+    rng = random.Random(1)
+
+    def name() -> str:
+        return " ".join(
+            "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 8))).title()
+            for _ in range(2)
+        )
+
+    ratings = [rated(str(i), f"Book {i}", name(), rng.choice([2, 6, 10]), narrator=name())
+               for i in range(3000)]
+    started = time.perf_counter()
+    profile = build_profile(ratings)
+
+    assert time.perf_counter() - started < 1.5  # the cog awaits this on the event loop
+    assert len(profile.authors) > 2500
 
 
 def test_a_disliked_author_is_not_recommended() -> None:

@@ -149,20 +149,34 @@ class Taste:
 
 
 class _People:
-    """Tastes per person, found again under another spelling of the name."""
+    """Tastes per person, found again under another spelling of the name.
+
+    Only names that share a word, or the first two letters of the family
+    name, are compared (``person_similarity`` caps the others far below 90):
+    that keeps a profile of thousands of authors fast.
+    """
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
         self._books: dict[str, dict[str, RatedBook]] = {}
         self._people: dict[str, Person] = {}
+        self._near: dict[str, set[str]] = {}  # a word or "family prefix" -> keys
         self._tastes: dict[str, Taste] | None = None
         self._lookups: dict[str, Taste | None] = {}
+
+    @staticmethod
+    def _hooks(person: Person) -> list[str]:
+        return [f"{person.last[:2]}*", *person.key.split()]
 
     def add(self, credit: str | None, book: RatedBook) -> None:
         people = parse_people(credit)
         for person in people:
-            key = self._find_key(person) or person.key
-            self._people.setdefault(key, person)
+            key = self._find_key(person)
+            if key is None:
+                key = person.key
+                self._people[key] = person
+                for hook in self._hooks(person):
+                    self._near.setdefault(hook, set()).add(key)
             self._books.setdefault(key, {})[book.rating_key] = book
             # The credit as written reads best, when it names this one person.
             name = credit.strip() if credit and len(people) == 1 else key.title()
@@ -173,8 +187,11 @@ class _People:
     def _find_key(self, person: Person) -> str | None:
         if person.key in self._people:
             return person.key
+        near: set[str] = set()
+        for hook in self._hooks(person):
+            near |= self._near.get(hook, set())
         best: tuple[float, str] | None = None
-        for key in sorted(self._people):
+        for key in sorted(near):
             score = person_similarity(person, self._people[key])
             if score >= SAME_PERSON and (best is None or score > best[0]):
                 best = (score, key)
