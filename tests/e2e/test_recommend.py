@@ -213,6 +213,33 @@ async def test_books_in_plex_or_requested_by_others_are_left_out(world: World) -
     await said(inter, "No new recommendations")
 
 
+async def test_podcasts_are_not_recommended(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    world.audible.add_product(asin="B0PODCAST1", title="The Expanse Podcast", authors=[COREY],
+                              narrators=["Jefferson Mays"], series=[(EXPANSE, "4")],
+                              content_delivery_type="PodcastParent", content_type="Podcast")
+
+    _, msg = await run(world, world.alice)
+
+    # Caliban's War and Abaddon's Gate; a book "4" would be a third
+    assert msg.embeds[0]["footer"]["text"].startswith("Recommendation 1 of 2 ·")
+
+
+async def test_catalog_searches_are_few_whatever_the_number_of_favourites(world: World) -> None:
+    ratings = {}
+    for i in range(8):
+        album = world.pms.add_album(f"Favourite {i}", f"Writer Number{i} Person",
+                                    narrators=[f"Reader Number{i} Voice"])
+        ratings[album.rating_key] = 10.0
+    await world.runtime.scans.run("full")
+    await reader(world, world.alice, ratings)
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+    await said(inter, "No new recommendations")
+
+    assert 1 <= len(world.audible.requests) <= 6
+
+
 # -- refusals and failures ------------------------------------------------------------------
 
 
