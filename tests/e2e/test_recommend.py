@@ -226,10 +226,12 @@ async def test_podcasts_are_not_recommended(world: World) -> None:
 
 
 async def test_catalog_searches_are_few_whatever_the_number_of_favourites(world: World) -> None:
+    writers = ["Ursula Le Guin", "Becky Chambers", "Martha Wells", "Iain Banks",
+               "Ann Leckie", "Adrian Tchaikovsky", "Octavia Butler", "Ted Chiang"]
     ratings = {}
-    for i in range(8):
-        album = world.pms.add_album(f"Favourite {i}", f"Writer Number{i} Person",
-                                    narrators=[f"Reader Number{i} Voice"])
+    for i, writer in enumerate(writers):
+        album = world.pms.add_album(f"Favourite {writer}", writer,
+                                    narrators=[f"Voice {writers[-1 - i]}"])
         ratings[album.rating_key] = 10.0
     await world.runtime.scans.run("full")
     await reader(world, world.alice, ratings)
