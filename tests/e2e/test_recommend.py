@@ -274,6 +274,15 @@ async def test_an_account_without_access_to_the_server_is_told_so(world: World) 
     assert world.pms.requests == []
 
 
+async def test_a_server_that_refuses_the_users_access_token_is_no_access(world: World) -> None:
+    _, server_token = await expanse_reader(world, world.alice)
+    del world.pms.user_ratings[server_token]  # the server answers 401 to that token now
+
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+
+    await said(inter, NO_ACCESS_MESSAGE)
+
+
 async def test_an_unreachable_plex_server_is_a_clear_message(world: World) -> None:
     await expanse_reader(world, world.alice)
     world.pms.drop_connections = True
