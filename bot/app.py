@@ -40,6 +40,7 @@ COGS: tuple[str, ...] = (
     "cogs.library",
     "cogs.scheduler",
     "cogs.notify",
+    "cogs.recommend",
 )
 TREE_HASH_KEY = "discord.tree_hash"
 

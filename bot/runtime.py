@@ -22,6 +22,7 @@ from core.config_store import (
     PLEX_TOKEN,
     PLEX_URL,
     ConfigStore,
+    client_identifier,
 )
 from core.crypto import TokenCipher, load_or_create_key
 from core.db import close_db, open_db
@@ -101,12 +102,15 @@ class Runtime:
         return identity.machine_identifier
 
     async def plex_tv(self) -> PlexTV:
-        """A plex.tv client with this install's stable client identifier."""
-        conn = await self.plex.connection()
+        """A plex.tv client with this install's stable client identifier.
+
+        Used for user operations (login, ratings), so it reads the client id
+        alone and never touches the system token (the seed's fix #9).
+        """
         plex = self.settings.plex
         return PlexTV(
             session=self.session,
-            client_identifier=conn.client_identifier,
+            client_identifier=await client_identifier(self.store, plex.client_identifier),
             product=plex.product,
             tv_url=plex.tv_url,
             app_url=plex.app_url,

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from cogs.login import LoginCog
+from core.config_store import PLEX_TOKEN
 from core.models import User
 from core.redact import redact
 from tests.e2e.world import World, open_world
@@ -80,12 +81,20 @@ def everything_sent(world: World) -> str:
 
 
 async def test_login_links_an_account_with_server_access(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG)
     world.tv.add_account(
         TOKEN, username="alice_*reads*", servers={world.pms.machine_identifier: SERVER_TOKEN}
     )
+    asked: list[str] = []
+    real_get = world.runtime.store.get
+
+    async def spy(key: str) -> str | None:
+        asked.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(world.runtime.store, "get", spy)
     pms_requests = len(world.pms.requests)
     inter, pin_id = await start_login(world)
     assert world.tv.pins[pin_id].strong
@@ -103,6 +112,7 @@ async def test_login_links_an_account_with_server_access(
     assert world.runtime.cipher.decrypt(user.plex_token) == (TOKEN, True)
     # the server was never asked who it is: the stored machineIdentifier decides
     assert world.pms.requests[pms_requests:] == []
+    assert PLEX_TOKEN not in asked  # the system token is never even decrypted (seed fix #9)
     # no token in anything sent to Discord, nor in any log record
     sent = everything_sent(world)
     assert TOKEN not in sent and SERVER_TOKEN not in sent
