@@ -17,11 +17,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.render import NO_PINGS, safe
-from bot.runtime import pinned_plex
 from cogs import approval
 from cogs.embeds import book_embed
 from cogs.requests import OwnedView, outcome_embed
-from core.config_store import PLEX_TOKEN
 from core.recommend import RatingsSource, Recommendation, RecommendService
 from core.users import require_linked
 
@@ -39,16 +37,14 @@ REASON_MAX = 300
 def build_service(runtime: Any) -> RecommendService:
     """The service over the runtime's store, session, catalog and requests.
 
-    The ratings source gets the pinned Plex values *without* the system token:
+    The ratings source gets the server's location *without* the system token:
     user operations never need it (the seed's fix #9).
     """
     settings = runtime.settings
-    pinned = {k: v for k, v in pinned_plex(settings).items() if k != PLEX_TOKEN}
     ratings = RatingsSource(
-        runtime.store,
+        runtime.plex.location,
         runtime.cipher,
         runtime.session,
-        pinned=pinned,
         product=settings.plex.product,
         tv_url=settings.plex.tv_url,
     )

@@ -61,8 +61,22 @@ class ConfigStore:
 
 
 @dataclass(frozen=True, slots=True)
+class PlexLocation:
+    """Where the server and library are: everything but a token.
+
+    User operations (login, ratings) need no more than this, so they never
+    read or decrypt the system token (the seed's fixes #9 and #10).
+    """
+
+    url: str
+    library_id: str
+    machine_identifier: str
+    client_identifier: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlexConnection:
-    """Everything needed to talk to the Plex server, whichever source it came from."""
+    """Everything needed to talk to the Plex server with the system token."""
 
     url: str
     token: str
@@ -88,18 +102,29 @@ async def client_identifier(store: ConfigStore, pinned: str = "") -> str:
     return generated
 
 
-async def effective_plex(store: ConfigStore, pinned: Mapping[str, str]) -> PlexConnection:
-    """Merge pinned values (from config/env) with stored ones; pinned wins."""
+async def plex_location(store: ConfigStore, pinned: Mapping[str, str]) -> PlexLocation:
+    """Merge pinned values (from config/env) with stored ones, the token left out."""
 
     async def pick(key: str) -> str:
         return pinned.get(key) or (await store.get(key)) or ""
 
-    conn = PlexConnection(
+    return PlexLocation(
         url=(await pick(PLEX_URL)).rstrip("/"),
-        token=await pick(PLEX_TOKEN),
         library_id=await pick(PLEX_LIBRARY),
         machine_identifier=await pick(PLEX_MACHINE_ID),
         client_identifier=await client_identifier(store, pinned.get(PLEX_CLIENT_ID, "")),
     )
-    register_secret(conn.token)
-    return conn
+
+
+async def effective_plex(store: ConfigStore, pinned: Mapping[str, str]) -> PlexConnection:
+    """The location plus the system token; pinned values win over stored ones."""
+    where = await plex_location(store, pinned)
+    token = pinned.get(PLEX_TOKEN) or (await store.get(PLEX_TOKEN)) or ""
+    register_secret(token)
+    return PlexConnection(
+        url=where.url,
+        token=token,
+        library_id=where.library_id,
+        machine_identifier=where.machine_identifier,
+        client_identifier=where.client_identifier,
+    )

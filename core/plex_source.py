@@ -6,7 +6,13 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from core.config_store import ConfigStore, PlexConnection, effective_plex
+from core.config_store import (
+    ConfigStore,
+    PlexConnection,
+    PlexLocation,
+    effective_plex,
+    plex_location,
+)
 from core.library.scan import PlexNotConfigured
 from core.plex import PlexServer
 
@@ -34,7 +40,12 @@ class StoredPlexSource:
         self._timeout = timeout
 
     async def connection(self) -> PlexConnection:
+        """Everything, the system token included: scans and admin work only."""
         return await effective_plex(self._store, self._pinned)
+
+    async def location(self) -> PlexLocation:
+        """Server and library without the token: what user operations may read."""
+        return await plex_location(self._store, self._pinned)
 
     async def server(self, conn: PlexConnection | None = None) -> PlexServer:
         """A client for the configured server (the library may still be unset)."""

@@ -17,20 +17,12 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
 from core.catalog.cache import TTLCache
-from core.config_store import (
-    PLEX_CLIENT_ID,
-    PLEX_LIBRARY,
-    PLEX_MACHINE_ID,
-    PLEX_URL,
-    ConfigStore,
-    client_identifier,
-)
+from core.config_store import PlexLocation
 from core.crypto import TokenCipher
 from core.errors import NotLinked, UserError
 from core.models import User
@@ -48,11 +40,11 @@ from core.users import plex_token
 __all__ = [
     "NO_ACCESS_MESSAGE",
     "NoServerAccess",
+    "PlexLocation",
     "PlexLoginExpired",
     "RatingsNotConfigured",
     "RatingsSource",
     "RatingsUnavailable",
-    "UserPlex",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,30 +102,19 @@ class ServerUnavailable(RatingsUnavailable):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class UserPlex:
-    """Where a user's listing comes from: everything but a token."""
-
-    url: str
-    library_id: str
-    machine_identifier: str
-    client_identifier: str
-
-
 class RatingsSource:
     """Fetches a user's rated books from Plex with their own access; caches them per user.
 
-    ``pinned`` holds the Plex values fixed by the config file (URL, library,
-    client identifier); the system token is neither given nor read here.
+    ``location`` gives the server and library without the system token
+    (`StoredPlexSource.location`): the token is neither given nor read here.
     """
 
     def __init__(
         self,
-        store: ConfigStore,
+        location: Callable[[], Awaitable[PlexLocation]],
         cipher: TokenCipher,
         session: aiohttp.ClientSession | None,
         *,
-        pinned: Mapping[str, str] | None = None,
         product: str = "Earmark",
         tv_url: str = "https://plex.tv",
         ttl: float = RATINGS_TTL,
@@ -141,10 +122,9 @@ class RatingsSource:
         timeout: float = FETCH_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
+        self._location = location
         self._cipher = cipher
         self._session = session
-        self._pinned = dict(pinned or {})
         self._product = product
         self._tv_url = tv_url
         self._timeout = timeout
@@ -153,19 +133,12 @@ class RatingsSource:
         )
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def settings(self) -> UserPlex:
+    async def settings(self) -> PlexLocation:
         """The server and library to read, from the config file or `/setup`."""
-
-        async def pick(key: str) -> str:
-            return self._pinned.get(key) or (await self._store.get(key)) or ""
-
-        url = (await pick(PLEX_URL)).rstrip("/")
-        library_id = await pick(PLEX_LIBRARY)
-        machine_id = (await self._store.get(PLEX_MACHINE_ID)) or ""
-        if not (url and library_id and machine_id):
+        where = await self._location()
+        if not (where.url and where.library_id and where.machine_identifier):
             raise RatingsNotConfigured()
-        client_id = await client_identifier(self._store, self._pinned.get(PLEX_CLIENT_ID, ""))
-        return UserPlex(url, library_id, machine_id, client_id)
+        return where
 
     async def ratings(self, user: User) -> tuple[RatedBook, ...]:
         """The user's rated books (cached ~10 minutes; a new `/login` starts afresh)."""
@@ -208,7 +181,7 @@ class RatingsSource:
                  time.perf_counter() - started)
         return books
 
-    async def _server_access(self, where: UserPlex, token: str, discord_id: int) -> str:
+    async def _server_access(self, where: PlexLocation, token: str, discord_id: int) -> str:
         tv = PlexTV(
             session=self._session,
             client_identifier=where.client_identifier,
@@ -231,7 +204,7 @@ class RatingsSource:
         register_secret(access)
         return access
 
-    async def _listing(self, where: UserPlex, access: str) -> tuple[RatedBook, ...]:
+    async def _listing(self, where: PlexLocation, access: str) -> tuple[RatedBook, ...]:
         books: list[RatedBook] = []
         async with PlexServer(
             where.url,
