@@ -40,3 +40,15 @@ def require_admin(interaction: discord.Interaction) -> None:
     settings = interaction.client.runtime.settings  # type: ignore[attr-defined]
     if not is_admin(interaction.user, settings.discord.admin_role_ids):
         raise NotAdmin(NotAdmin.message)
+
+
+class AdminOnly:
+    """Mixin for an admin command group (a GroupCog): the bot-side check for every subcommand.
+
+    discord.py asks the cog's `interaction_check` before each of its app
+    commands; Discord's default permissions only hide the group.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        require_admin(interaction)
+        return True

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import is_admin, require_admin
+from bot.checks import AdminOnly, is_admin
 from bot.render import NO_PINGS, choice_name, safe
 from bot.runtime import Runtime
 from bot.tree import GENERIC
@@ -216,7 +216,9 @@ class ScanReporter:
 
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
-class AdminCog(commands.GroupCog, group_name="admin", group_description="Earmark admin tasks"):
+class AdminCog(
+    AdminOnly, commands.GroupCog, group_name="admin", group_description="Earmark admin tasks"
+):
     """Admin-only commands; every subcommand passes `interaction_check` first."""
 
     def __init__(self, bot: commands.Bot) -> None:
@@ -228,11 +230,6 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Earmark
     @property
     def runtime(self) -> Runtime:
         return self.bot.runtime  # type: ignore[attr-defined,no-any-return]
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """The bot-side admin check: Discord's default permissions only hide commands."""
-        require_admin(interaction)
-        return True
 
     # ----- /admin scan ------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import is_admin, require_admin
+from bot.checks import AdminOnly, is_admin
 from bot.config import Settings
 from bot.render import NO_PINGS, choice_name, safe
 from bot.runtime import Runtime
@@ -102,7 +102,9 @@ class ShowLine:
 
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
-class SetupCog(commands.GroupCog, group_name="setup", group_description="Configure Earmark"):
+class SetupCog(
+    AdminOnly, commands.GroupCog, group_name="setup", group_description="Configure Earmark"
+):
     """Admin-only configuration; every subcommand passes `interaction_check` first."""
 
     def __init__(self, bot: commands.Bot) -> None:
@@ -112,11 +114,6 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Configu
     @property
     def runtime(self) -> Runtime:
         return self.bot.runtime  # type: ignore[attr-defined,no-any-return]
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """The bot-side admin check: Discord's default permissions only hide commands."""
-        require_admin(interaction)
-        return True
 
     # ----- /setup plex ------------------------------------------------------------------
 
