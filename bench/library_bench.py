@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 
-from bench.scan_bench import RESULTS, TOKEN, start_fake
+from bench.scan_bench import TOKEN, start_fake, write_table
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -198,14 +196,7 @@ def main() -> None:
         proc.terminate()
         proc.wait()
 
-    table = ["| measurement | result | note |", "|---|---|---|"]
-    table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    text = "\n".join(table)
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "library.md").write_text(
-        f"albums={args.albums} python={sys.version.split()[0]} cpus={os.cpu_count()}\n\n{text}\n"
-    )
+    write_table("library", f"albums={args.albums}", rows)
 
 
 if __name__ == "__main__":

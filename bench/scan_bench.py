@@ -43,6 +43,18 @@ def start_fake(albums: int) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split(" ", 1)[1]
 
 
+def write_table(name: str, heading: str, rows: list[tuple[str, str, str]]) -> None:
+    """Print the results as a Markdown table and keep a copy in bench/results/NAME.md."""
+    table = ["| measurement | result | note |", "|---|---|---|"]
+    table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    text = "\n".join(table)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(
+        f"{heading} python={sys.version.split()[0]} cpus={os.cpu_count()}\n\n{text}\n"
+    )
+
+
 def child(args: list[str]) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.scan_bench", "--child", *args],
@@ -170,14 +182,7 @@ def main() -> None:
         ("library index build (50k rows, once per process)",
          f"{poll_req.get('index_build_seconds', 0):.2f} s", "cached afterwards"),
     ]
-    table = ["| measurement | result | note |", "|---|---|---|"]
-    table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    text = "\n".join(table)
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scan.md").write_text(
-        f"albums={n} python={sys.version.split()[0]} cpus={os.cpu_count()}\n\n{text}\n"
-    )
+    write_table("scan", f"albums={n}", rows)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import discord
 from bot.render import safe
 from core.catalog.models import CatalogBook
 from core.models import BookRequest, PlexItem, RequestStatus
+from core.notify import request_payload
 
 STATUS_LABEL: dict[str, str] = {
     RequestStatus.PENDING: "⏳ Pending approval",
@@ -58,15 +59,7 @@ def book_embed(book: CatalogBook, *, title_prefix: str = "") -> discord.Embed:
 
 def request_embed(req: BookRequest | Mapping[str, Any], *, heading: str = "") -> discord.Embed:
     """A request (a model row or a notification payload)."""
-    data: Mapping[str, Any] = (
-        {
-            "request_id": req.id, "title": req.title, "author": req.author,
-            "narrator": req.narrator, "asin": req.asin, "cover_url": req.cover_url,
-            "status": str(req.status), "reason": req.reason,
-        }
-        if isinstance(req, BookRequest)
-        else req
-    )
+    data: Mapping[str, Any] = request_payload(req) if isinstance(req, BookRequest) else req
     embed = discord.Embed(
         title=safe(data.get("title"), 200) or "?",
         description=heading or None,

@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from core.models import Notification
+from core.models import BookRequest, Notification
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,21 @@ KIND_APPROVED = "approved"
 KIND_DENIED = "denied"
 KIND_FAILED = "failed"
 KIND_STATUS = "status"
+
+
+def request_payload(req: BookRequest, **extra: object) -> dict[str, object]:
+    """What a message about a request needs to render without another query."""
+    return {
+        "request_id": req.id,
+        "title": req.title,
+        "author": req.author,
+        "narrator": req.narrator,
+        "asin": req.asin,
+        "cover_url": req.cover_url,
+        "status": str(req.status),
+        "reason": req.reason,
+        **extra,
+    }
 
 
 def dedupe_key(kind: str, request_id: int | None, user_id: int, extra: str = "") -> str:

@@ -21,7 +21,7 @@ from core.models import (
     RequestStatus,
     RequestSubscriber,
 )
-from core.notify import KIND_AVAILABLE, dedupe_key
+from core.notify import KIND_AVAILABLE, dedupe_key, request_payload
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,7 @@ async def fulfil_open_requests(index: LibraryIndex) -> list[int]:
             await req.save(
                 using_db=conn, update_fields=["status", "plex_guid", "available_at", "updated_at"]
             )
-            payload = {
-                "request_id": req.id,
-                "status": str(RequestStatus.AVAILABLE),
-                "title": req.title,
-                "author": req.author,
-                "narrator": req.narrator,
-                "asin": req.asin,
-                "cover_url": req.cover_url,
-                "rating_key": rating_key,
-            }
+            payload = request_payload(req, rating_key=rating_key)
             people = [req.requester_id, *subscribers.get(req.id, [])]  # type: ignore[attr-defined]
             for user_id in dict.fromkeys(people):
                 outbox.append(

@@ -42,21 +42,6 @@ def _query(book: CatalogBook | BookRequest) -> BookQuery:
     return BookQuery(title=book.title, author=book.author, narrator=book.narrator, asin=book.asin)
 
 
-def payload(req: BookRequest, **extra: object) -> dict[str, object]:
-    """What a notification needs to render without another query."""
-    return {
-        "request_id": req.id,
-        "title": req.title,
-        "author": req.author,
-        "narrator": req.narrator,
-        "asin": req.asin,
-        "cover_url": req.cover_url,
-        "status": str(req.status),
-        "reason": req.reason,
-        **extra,
-    }
-
-
 class RequestService:
     """Request lifecycle over the database; matching through the scan service's index."""
 
@@ -190,7 +175,7 @@ class RequestService:
                 for user_id in await self.audience(req):
                     extra = "" if kind == notify.KIND_AVAILABLE else req.updated_at.isoformat()
                     await notify.queue(
-                        user_id, kind, payload(req), request_id=req.id,
+                        user_id, kind, notify.request_payload(req), request_id=req.id,
                         key=notify.dedupe_key(kind, req.id, user_id, extra),
                     )
         log.info("request %s moved to %s", req.id, target)

@@ -18,7 +18,7 @@ from cogs.notify import kick as kick_worker
 from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber
-from core.requests.service import payload
+from core.notify import request_payload
 from tests.e2e.world import World, eventually, open_world
 from tests.fakes.discord import FakeMessage, FakeUser
 from tests.fakes.discord.models import DM
@@ -68,7 +68,7 @@ async def make_request(
 
 
 async def owe(user: FakeUser, req: BookRequest, kind: str, **extra: Any) -> None:
-    added = await notify.queue(user.id, kind, payload(req, **extra), request_id=req.id)
+    added = await notify.queue(user.id, kind, request_payload(req, **extra), request_id=req.id)
     assert added
 
 
@@ -116,10 +116,10 @@ async def test_available_goes_to_requester_and_subscriber(world: World) -> None:
 async def test_each_kind_has_its_heading(world: World) -> None:
     req = await make_request(world, world.alice, "The Martian", status=RequestStatus.DENIED)
     await owe(world.alice, req, notify.KIND_DENIED, reason="Not in our budget")
-    await notify.queue(world.alice.id, notify.KIND_APPROVED, payload(req), request_id=req.id)
-    await notify.queue(world.alice.id, notify.KIND_FAILED, payload(req), request_id=req.id)
+    for kind in (notify.KIND_APPROVED, notify.KIND_FAILED):
+        await notify.queue(world.alice.id, kind, request_payload(req), request_id=req.id)
     await notify.queue(
-        world.alice.id, notify.KIND_STATUS, payload(req, status="downloading"),
+        world.alice.id, notify.KIND_STATUS, request_payload(req, status="downloading"),
         request_id=req.id, key="status:downloading",
     )
     worker(world).kick()
