@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-test run test lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ run: $(RUN_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 test: $(STAMP)
 	$(BIN)/ruff check --no-cache .
