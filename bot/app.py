@@ -43,6 +43,8 @@ COGS: tuple[str, ...] = (
     "cogs.recommend",
 )
 TREE_HASH_KEY = "discord.tree_hash"
+#: The event that wakes the notification worker (`cogs.notify` listens for it).
+OUTBOX_EVENT = "earmark_outbox"
 
 
 class EarmarkBot(commands.Bot):
@@ -59,16 +61,25 @@ class EarmarkBot(commands.Bot):
             allowed_mentions=NO_PINGS,
             help_command=None,
         )
-        self.runtime = runtime
+        self.runtime: Runtime = runtime
         self._cog_names = tuple(cogs)
         self._owns_runtime = False  # close only what this bot opened
+        self._identity_task: asyncio.Task[str | None] | None = None
 
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
 
+    def kick_outbox(self) -> None:
+        """New outbox rows were queued: wake the delivery worker, if it is loaded.
+
+        An event rather than a call into the cog: `load_extension` executes the
+        cog module afresh, so a class imported elsewhere is not the loaded one.
+        """
+        self.dispatch(OUTBOX_EVENT)
+
     async def setup_hook(self) -> None:
-        if self.runtime.session is None:
+        if not self.runtime.is_open:
             await self.runtime.open()
             self._owns_runtime = True
         # Not awaited: a slow Plex server must not hold up the connection to Discord.
@@ -100,7 +111,7 @@ class EarmarkBot(commands.Bot):
         return synced
 
     async def close(self) -> None:
-        task = getattr(self, "_identity_task", None)
+        task = self._identity_task
         if task is not None and not task.done():
             task.cancel()
         try:
@@ -108,6 +119,18 @@ class EarmarkBot(commands.Bot):
         finally:
             if self._owns_runtime:
                 await self.runtime.close()
+
+
+#: The interaction type of this bot's slash commands.
+Interaction = discord.Interaction[EarmarkBot]
+
+
+def bot_of(interaction: discord.Interaction) -> EarmarkBot:
+    """The bot behind an interaction, typed, for UI callbacks (generic over the client)."""
+    client = interaction.client
+    if not isinstance(client, EarmarkBot):
+        raise TypeError(f"{type(client).__name__} is not an Earmark bot")
+    return client
 
 
 async def _serve(settings: Settings) -> int:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 import discord
 from discord import app_commands
 
+from bot.runtime import Runtime
+
 
 class NotAdmin(app_commands.CheckFailure):
     """The user is not an Earmark admin."""
@@ -35,11 +37,39 @@ def is_admin(user: discord.abc.User | discord.Member, admin_role_ids: Iterable[i
     return any(role.id in roles for role in user.roles)
 
 
+def runtime_of(interaction: discord.Interaction) -> Runtime:
+    """The runtime behind any interaction, typed.
+
+    discord.py's UI callbacks are generic over the client, so views, modals and
+    mixins receive a plain `discord.Interaction`; this is their typed way in.
+    """
+    runtime = getattr(interaction.client, "runtime", None)
+    if not isinstance(runtime, Runtime):
+        raise TypeError(f"{type(interaction.client).__name__} is not an Earmark bot")
+    return runtime
+
+
 def require_admin(interaction: discord.Interaction) -> None:
     """Raise NotAdmin unless the interaction's user is an admin."""
-    settings = interaction.client.runtime.settings  # type: ignore[attr-defined]
+    settings = runtime_of(interaction).settings
     if not is_admin(interaction.user, settings.discord.admin_role_ids):
         raise NotAdmin(NotAdmin.message)
+
+
+def in_home_guild(guild_id: int | None, guild_ids: Iterable[int]) -> bool:
+    """The one guild rule: inside a server, and one of Earmark's own when configured."""
+    allowed = set(guild_ids)
+    return guild_id is not None and (not allowed or guild_id in allowed)
+
+
+def require_home_guild(interaction: discord.Interaction) -> None:
+    """Raise WrongGuild unless the interaction comes from one of Earmark's servers.
+
+    The command tree applies it to every command, and buttons and modals
+    (which skip the tree) apply it themselves.
+    """
+    if not in_home_guild(interaction.guild_id, runtime_of(interaction).settings.discord.guild_ids):
+        raise WrongGuild(WrongGuild.message)
 
 
 class AdminOnly:

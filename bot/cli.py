@@ -22,7 +22,8 @@ from bot.runtime import Runtime
 from core.catalog.errors import CatalogError
 from core.crypto import CryptoError
 from core.db import DatabaseError
-from core.library import PlexNotConfigured, ScanProgress, ScanSummary
+from core.errors import PlexNotConfigured
+from core.library import ScanMode, ScanProgress, ScanSummary
 from core.matcher import BookQuery, MatchResult
 from core.plex import PlexError
 
@@ -161,7 +162,7 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
 # ----- scan ----------------------------------------------------------------------------------
 
 
-async def cmd_scan(runtime: Runtime, mode: str, *, as_json: bool = False) -> int:
+async def cmd_scan(runtime: Runtime, mode: ScanMode, *, as_json: bool = False) -> int:
     """One scan now: progress on stderr, the summary on stdout."""
 
     def progress(event: ScanProgress) -> None:
@@ -169,7 +170,7 @@ async def cmd_scan(runtime: Runtime, mode: str, *, as_json: bool = False) -> int
         print(f"\r{event.phase:<10} {event.done}{total}   ", end="", file=sys.stderr, flush=True)
 
     try:
-        summary = await runtime.scans.run(mode, progress)  # type: ignore[arg-type]
+        summary = await runtime.scans.run(mode, progress)
     except PlexNotConfigured as err:
         print(f"\nerror: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,13 +1,20 @@
 """The services of one Earmark process, wired from the settings.
 
 Both the bot and the command line open a `Runtime`: the database, the token
-cipher, the settings store, ONE shared aiohttp session, the Plex source, the
-scan service and the catalog. Cogs and CLI commands reach core only through it.
+cipher, the settings store, ONE shared aiohttp session, the Plex source, and
+every core service (scans, catalog, requests, Plex setup, login,
+recommendations). Cogs and CLI commands reach core only through it.
+
+A runtime cannot be used half-built: the services come into being together in
+`open()` (all of them or, when a step fails, none, with what was opened closed
+again), and reading one before `open()` or after `close()` raises
+`RuntimeNotOpen` rather than an `AttributeError` somewhere deep in a cog.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from types import TracebackType
 
 import aiohttp
@@ -27,12 +34,19 @@ from core.config_store import (
 from core.crypto import TokenCipher, load_or_create_key
 from core.db import close_db, open_db
 from core.library import ScanService
+from core.login import LoginService
 from core.plex import PlexError, PlexTV
+from core.plex_setup import PlexSetup
 from core.plex_source import StoredPlexSource
+from core.recommend import RatingsSource, RecommendService
 from core.redact import register_secret
 from core.requests.service import RequestService
 
 log = logging.getLogger(__name__)
+
+
+class RuntimeNotOpen(RuntimeError):
+    """A service was used before `Runtime.open()` or after `close()`."""
 
 
 def pinned_plex(settings: Settings) -> dict[str, str]:
@@ -47,6 +61,21 @@ def pinned_plex(settings: Settings) -> dict[str, str]:
     return {key: value for key, value in values.items() if value}
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything `open()` builds, present all at once."""
+
+    session: aiohttp.ClientSession
+    plex: StoredPlexSource
+    scans: ScanService
+    catalog: AudibleCatalog
+    catalog_cache: CachedCatalog
+    requests: RequestService
+    plex_setup: PlexSetup
+    login: LoginService
+    recommend: RecommendService
+
+
 class Runtime:
     """Owns the long-lived resources; close it to release them all."""
 
@@ -56,27 +85,112 @@ class Runtime:
         register_secret(key.decode())  # the Fernet key is a secret like any token
         self.cipher = TokenCipher(key)
         self.store = ConfigStore(self.cipher)
-        self.session: aiohttp.ClientSession | None = None
+        self._services: Services | None = None
         self._opened_db = False
 
+    @property
+    def is_open(self) -> bool:
+        return self._services is not None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeNotOpen("the Earmark runtime is not open (call Runtime.open() first)")
+        return self._services
+
+    # Typed shortcuts: what cogs and the CLI use.
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        return self.services.session
+
+    @property
+    def plex(self) -> StoredPlexSource:
+        return self.services.plex
+
+    @property
+    def scans(self) -> ScanService:
+        return self.services.scans
+
+    @property
+    def catalog(self) -> AudibleCatalog:
+        return self.services.catalog
+
+    @property
+    def catalog_cache(self) -> CachedCatalog:
+        return self.services.catalog_cache
+
+    @property
+    def requests(self) -> RequestService:
+        return self.services.requests
+
+    @property
+    def plex_setup(self) -> PlexSetup:
+        return self.services.plex_setup
+
+    @property
+    def login(self) -> LoginService:
+        return self.services.login
+
+    @property
+    def recommend(self) -> RecommendService:
+        return self.services.recommend
+
     async def open(self) -> Runtime:
+        """Open the database and build every service; on failure nothing stays open."""
+        if self._services is not None:
+            return self
         await open_db(self.settings.database.url)
         self._opened_db = True
-        self.session = aiohttp.ClientSession()
-        self.plex = StoredPlexSource(
-            self.store, pinned_plex(self.settings), self.session, product=self.settings.plex.product
-        )
-        self.scans = ScanService(self.plex)
-        self.catalog = AudibleCatalog(
-            session=self.session,
-            region=self.settings.catalog.region,
-            base_url=self.settings.catalog.audible_url or None,
-        )
-        self.catalog_cache = CachedCatalog(self.catalog)
-        self.requests = RequestService(
-            self.scans, self.store, max_open_per_user=self.settings.requests.max_open_per_user
-        )
+        session = aiohttp.ClientSession()
+        try:
+            self._services = self._build(session)
+        except BaseException:
+            await session.close()
+            await self.close()
+            raise
         return self
+
+    def _build(self, session: aiohttp.ClientSession) -> Services:
+        settings = self.settings
+        plex = StoredPlexSource(
+            self.store, pinned_plex(settings), session, product=settings.plex.product
+        )
+        scans = ScanService(plex)
+        catalog = AudibleCatalog(
+            session=session,
+            region=settings.catalog.region,
+            base_url=settings.catalog.audible_url or None,
+        )
+        catalog_cache = CachedCatalog(catalog)
+        requests = RequestService(
+            scans, self.store, max_open_per_user=settings.requests.max_open_per_user
+        )
+        # User operations get the server's location without the system token, and
+        # plex.tv clients that never decrypt it (the seed's fixes #9 and #10).
+        ratings = RatingsSource(
+            plex.location, self.cipher, session,
+            product=settings.plex.product, tv_url=settings.plex.tv_url,
+        )
+        return Services(
+            session=session,
+            plex=plex,
+            scans=scans,
+            catalog=catalog,
+            catalog_cache=catalog_cache,
+            requests=requests,
+            plex_setup=PlexSetup(
+                self.store, plex, scans, library_pinned=self._library_pinned
+            ),
+            login=LoginService(self.plex_tv, self.cipher, self.stored_machine_identifier),
+            recommend=RecommendService(ratings, catalog_cache, requests),
+        )
+
+    def _library_pinned(self) -> bool:
+        return self.settings.is_pinned("plex.library_id")
+
+    async def stored_machine_identifier(self) -> str | None:
+        """What `/setup plex` (or `ensure_machine_identifier`) stored; never fetched here."""
+        return await self.store.get(PLEX_MACHINE_ID)
 
     async def ensure_machine_identifier(self) -> str | None:
         """Store the server's machineIdentifier when the config pins the server.
@@ -86,7 +200,7 @@ class Runtime:
         setup would. User operations then only ever read the stored value (the
         seed's fixes #9 and #10). Failing here is not fatal: `/login` says so.
         """
-        stored = await self.store.get(PLEX_MACHINE_ID)
+        stored = await self.stored_machine_identifier()
         if stored:
             return stored
         try:
@@ -117,11 +231,12 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        if self.session is not None:
-            await self.scans.close()
-            await self.catalog_cache.aclose()
-            await self.session.close()
-            self.session = None
+        services, self._services = self._services, None
+        if services is not None:
+            await services.login.aclose()
+            await services.scans.close()
+            await services.catalog_cache.aclose()
+            await services.session.close()
         if self._opened_db:
             await close_db()
             self._opened_db = False

@@ -12,11 +12,10 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.checks import NotAdmin, WrongGuild
+from bot.checks import NotAdmin, WrongGuild, require_home_guild
 from bot.render import NO_PINGS
 from core.catalog.errors import CatalogError
-from core.errors import UserError
-from core.library import PlexNotConfigured
+from core.errors import PlexNotConfigured, UserError
 from core.plex import PlexError, PlexUnauthorized
 
 log = logging.getLogger(__name__)
@@ -81,9 +80,7 @@ class EarmarkTree(app_commands.CommandTree):
     """Accepts interactions only from the configured guilds; answers errors ephemerally."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        guild_ids = self.client.runtime.settings.discord.guild_ids  # type: ignore[attr-defined]
-        if interaction.guild_id is None or (guild_ids and interaction.guild_id not in guild_ids):
-            raise WrongGuild(WrongGuild.message)
+        require_home_guild(interaction)
         return True
 
     async def on_error(

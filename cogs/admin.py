@@ -17,14 +17,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
 from bot.render import NO_PINGS, choice_name, safe
-from bot.runtime import Runtime
 from bot.tree import GENERIC
-from cogs.approval import refresh_post
-from cogs.embeds import COLOUR, request_embed, status_label
-from cogs.notify import kick as kick_notifications
-from core.library import PlexNotConfigured, ScanMode, ScanProgress, ScanSummary
+from cogs._approval import refresh_post
+from cogs._embeds import COLOUR, request_embed, status_label
+from core import notify
+from core.errors import PlexNotConfigured, UserError
+from core.library import ScanMode, ScanProgress, ScanSummary
 from core.models import BookRequest, RequestStatus
 from core.plex import PlexError, PlexUnauthorized
 
@@ -35,7 +36,8 @@ INTERACTION_BUDGET = 14 * 60.0  # an interaction token lives 15 min; keep a marg
 PENDING_SHOWN = 25  # an embed holds at most 25 fields
 EMBED_BUDGET = 5500  # Discord refuses embeds over 6000 characters in total
 
-MODE_NAME: dict[str, str] = {"full": "Full scan", "recent": "Recently-added poll"}
+MODES: dict[str, ScanMode] = {"full": "full", "recent": "recent"}
+MODE_NAME: dict[ScanMode, str] = {"full": "Full scan", "recent": "Recently-added poll"}
 PHASE_TEXT: dict[str, str] = {
     "connecting": "connecting to Plex",
     "files": "reading file locations (tracks)",
@@ -44,9 +46,6 @@ PHASE_TEXT: dict[str, str] = {
     "matching": "matching open requests",
     "done": "finishing",
 }
-NOTIFIED = (
-    RequestStatus.APPROVED, RequestStatus.DENIED, RequestStatus.FAILED, RequestStatus.AVAILABLE,
-)
 
 
 # ----- rendering (pure functions, so they are easy to read and test) ----------------------
@@ -122,7 +121,7 @@ def pending_embed(requests: list[BookRequest], *, more: bool) -> discord.Embed:
             parts.append(f"by {safe(req.author, 100)}")
         if req.narrator:
             parts.append(f"read by {safe(req.narrator, 80)}")
-        parts.append(f"asked by <@{req.requester_id}>")  # type: ignore[attr-defined]
+        parts.append(f"asked by <@{req.requester_id}>")
         if req.created_at:
             parts.append(discord.utils.format_dt(req.created_at, "R"))
         parts.append(f"ASIN {safe(req.asin, 16)}")
@@ -149,7 +148,7 @@ class ScanReporter:
     """
 
     def __init__(
-        self, interaction: discord.Interaction, mode: ScanMode, *, every: float, budget: float
+        self, interaction: Interaction, mode: ScanMode, *, every: float, budget: float
     ) -> None:
         self._interaction = interaction
         self._mode = mode
@@ -221,15 +220,12 @@ class AdminCog(
 ):
     """Admin-only commands; every subcommand passes `interaction_check` first."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
+        self.runtime = bot.runtime
         self.progress_every = PROGRESS_EVERY
         self.interaction_budget = INTERACTION_BUDGET
         super().__init__()
-
-    @property
-    def runtime(self) -> Runtime:
-        return self.bot.runtime  # type: ignore[attr-defined,no-any-return]
 
     # ----- /admin scan ------------------------------------------------------------------
 
@@ -241,19 +237,23 @@ class AdminCog(
             app_commands.Choice(name="recent (recently added books)", value="recent"),
         ]
     )
-    async def scan(
-        self, interaction: discord.Interaction, mode: str
-    ) -> None:
+    async def scan(self, interaction: Interaction, mode: str) -> None:
+        chosen = MODES.get(mode)
+        if chosen is None:  # Discord enforces the choices; a forged value still gets an answer
+            raise UserError(f"There is no scan mode {safe(mode, 20)}: use full or recent.")
+        await self._scan(interaction, chosen)
+
+    async def _scan(self, interaction: Interaction, mode: ScanMode) -> None:
         scans = self.runtime.scans
-        running = scans.running
-        joined = running is not None and (running == mode or running == "full")
+        running, covering = scans.running, scans.covering(mode)
+        joined = covering is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         reporter = ScanReporter(
             interaction, mode, every=self.progress_every, budget=self.interaction_budget
         )
-        if joined:
+        if covering is not None:
             await reporter.show(
-                f"🔄 A {MODE_NAME[running or mode].lower()} is already running: joined it."
+                f"🔄 A {MODE_NAME[covering].lower()} is already running: joined it."
             )
         elif running is not None:
             await reporter.show(
@@ -264,7 +264,7 @@ class AdminCog(
         log.info("/admin scan %s by %s (joined=%s)", mode, interaction.user.id, joined)
         try:
             summary = await scans.run(mode, reporter)
-            kick_notifications(self.bot)  # matched requests have DMs waiting
+            self.bot.kick_outbox()  # matched requests have DMs waiting
             text = summary_text(summary, joined=joined)
         except (PlexNotConfigured, PlexError) as err:
             log.warning("/admin scan %s failed: %s", mode, err)
@@ -277,7 +277,7 @@ class AdminCog(
         if reporter.expired or not await reporter.show(text):
             await self._post_in_channel(interaction, text)
 
-    async def _post_in_channel(self, interaction: discord.Interaction, text: str) -> None:
+    async def _post_in_channel(self, interaction: Interaction, text: str) -> None:
         """The interaction has expired: the summary goes to the channel it was asked in."""
         channel = interaction.channel
         if not isinstance(channel, discord.abc.Messageable):
@@ -293,7 +293,7 @@ class AdminCog(
     # ----- /admin pending ---------------------------------------------------------------
 
     @app_commands.command(name="pending", description="Requests awaiting approval")
-    async def pending(self, interaction: discord.Interaction) -> None:
+    async def pending(self, interaction: Interaction) -> None:
         requests = await self.runtime.requests.pending(limit=PENDING_SHOWN + 1)
         if not requests:
             await interaction.response.send_message(
@@ -310,7 +310,7 @@ class AdminCog(
     @app_commands.command(name="approve", description="Approve a pending request")
     @app_commands.describe(request_id="The request's number (see /admin pending)")
     async def approve(
-        self, interaction: discord.Interaction, request_id: app_commands.Range[int, 1]
+        self, interaction: Interaction, request_id: app_commands.Range[int, 1]
     ) -> None:
         req = await self.runtime.requests.decide(request_id, approve=True)
         await self._decided(interaction, req, f"Approved by {interaction.user.mention}.")
@@ -322,7 +322,7 @@ class AdminCog(
     )
     async def deny(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         request_id: app_commands.Range[int, 1],
         reason: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
@@ -342,7 +342,7 @@ class AdminCog(
     )
     async def status(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         request_id: app_commands.Range[int, 1],
         status: str,
         reason: app_commands.Range[str, 1, 500] | None = None,
@@ -355,12 +355,12 @@ class AdminCog(
         )
 
     async def _decided(
-        self, interaction: discord.Interaction, req: BookRequest, heading: str
+        self, interaction: Interaction, req: BookRequest, heading: str
     ) -> None:
-        kick_notifications(self.bot)  # the decision queued DMs
+        self.bot.kick_outbox()  # the decision queued DMs
         await refresh_post(self.bot, req, interaction.user)
         audience = await self.runtime.requests.audience(req)
-        if req.status in NOTIFIED:
+        if notify.kind_for(req.status) is not None:
             others = len(audience) - 1
             told = "The requester" + (f" and {others} subscriber(s)" if others > 0 else "")
             heading += f"\n{told} will be told by DM."
@@ -372,7 +372,7 @@ class AdminCog(
     @approve.autocomplete("request_id")
     @deny.autocomplete("request_id")
     async def pending_autocomplete(
-        self, interaction: discord.Interaction, current: str | int
+        self, interaction: Interaction, current: str | int
     ) -> list[app_commands.Choice[int]]:
         """Pending requests matching what was typed (number or title); admins only."""
         if not is_admin(interaction.user, self.runtime.settings.discord.admin_role_ids):
@@ -390,5 +390,5 @@ class AdminCog(
         return choices
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(AdminCog(bot))

@@ -14,9 +14,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import EarmarkBot, Interaction
 from bot.render import NO_PINGS, choice_name, safe
-from bot.runtime import Runtime
-from cogs.embeds import COLOUR, library_embed
+from cogs._embeds import COLOUR, library_embed
 from core.library import query as lib
 from core.matcher import LibraryIndex, LibraryItem
 from core.models import PlexItem
@@ -82,9 +82,9 @@ def others_embed(rows: list[PlexItem]) -> discord.Embed:
 class Library(commands.Cog):
     """The `/library` command."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
-        self.runtime: Runtime = bot.runtime  # type: ignore[attr-defined]
+        self.runtime = bot.runtime
 
     async def cog_load(self) -> None:
         """Start building the index now, so the first autocomplete finds it ready."""
@@ -116,7 +116,7 @@ class Library(commands.Cog):
 
     @app_commands.command(name="library", description="Search the Plex audiobook library")
     @app_commands.describe(query="Title or author; leave empty for the newest books")
-    async def library(self, interaction: discord.Interaction, query: str | None = None) -> None:
+    async def library(self, interaction: Interaction, query: str | None = None) -> None:
         text = (query or "").strip()
         totals = await lib.totals()
         if totals.empty:
@@ -148,7 +148,7 @@ class Library(commands.Cog):
 
     @library.autocomplete("query")
     async def library_autocomplete(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         if not current.strip():
             return choices_for(await lib.recently_added(RECENT_COUNT))
@@ -159,7 +159,7 @@ class Library(commands.Cog):
 
 
 async def _reply(
-    interaction: discord.Interaction,
+    interaction: Interaction,
     *,
     content: str | None = None,
     embeds: list[discord.Embed] | None = None,
@@ -169,5 +169,5 @@ async def _reply(
     )
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(Library(bot))

@@ -15,9 +15,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import EarmarkBot, Interaction
 from bot.render import NO_PINGS, safe
-from bot.runtime import Runtime
-from core.config_store import PLEX_MACHINE_ID
 from core.login import LoginAttempt, LoginOutcome, LoginResult, LoginService
 from core.models import User
 from core.users import unlink
@@ -110,28 +109,19 @@ class LoginCog(commands.Cog, name="Login"):
     # An interaction token lives 15 minutes; stop a little before so the edit still lands.
     max_wait: float = 14 * 60
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
-        runtime: Runtime = bot.runtime  # type: ignore[attr-defined]
-
-        async def stored_machine_id() -> str | None:
-            # what /setup plex stored; never fetched with the system token (seed fixes #9, #10)
-            return await runtime.store.get(PLEX_MACHINE_ID)
-
-        self.service = LoginService(
-            runtime.plex_tv,
-            runtime.cipher,
-            stored_machine_id,
-            poll_interval=self.poll_interval,
-            max_wait=self.max_wait,
-        )
+        # The runtime's service; the PIN polls end with the interaction's lifetime.
+        self.service: LoginService = bot.runtime.login
+        self.service.poll_interval = self.poll_interval
+        self.service.max_wait = self.max_wait
 
     async def cog_unload(self) -> None:
         await self.service.aclose()
 
     @app_commands.command(name="login", description="Link your Plex account to Earmark")
     @app_commands.guild_only()
-    async def login(self, interaction: discord.Interaction) -> None:
+    async def login(self, interaction: Interaction) -> None:
         user_id = interaction.user.id
         # plex.tv may take a while to hand out a PIN; Discord wants an answer in 3 s
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -162,7 +152,7 @@ class LoginCog(commands.Cog, name="Login"):
 
     @app_commands.command(name="logout", description="Make Earmark forget your Plex account")
     @app_commands.guild_only()
-    async def logout(self, interaction: discord.Interaction) -> None:
+    async def logout(self, interaction: Interaction) -> None:
         user_id = interaction.user.id
         cancelled = self.service.cancel(user_id, LOGOUT_REASON)
         if await unlink(user_id):
@@ -175,5 +165,5 @@ class LoginCog(commands.Cog, name="Login"):
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(LoginCog(bot))

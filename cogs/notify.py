@@ -14,7 +14,7 @@ them. Rules:
   ready, then on every `kick()` (scans and decisions call it), when a retry
   falls due, and every `drain_interval` seconds in any case.
 
-Other cogs wake it with `kick(bot)` or `bot.dispatch("earmark_outbox")`.
+Other cogs wake it with `bot.kick_outbox()` (an event, `OUTBOX_EVENT`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.app import OUTBOX_EVENT, EarmarkBot
 from bot.render import NO_PINGS
-from bot.runtime import Runtime
-from cogs.embeds import request_embed, status_label
+from cogs._embeds import request_embed, status_label
 from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.models import Notification
@@ -41,7 +41,6 @@ from core.models import Notification
 log = logging.getLogger(__name__)
 
 COG_NAME = "Notify"
-OUTBOX_EVENT = "earmark_outbox"  # bot.dispatch(OUTBOX_EVENT) wakes the worker
 SEND_TIMEOUT = 20.0  # seconds for one DM; a hung request must not stall the outbox
 STOP_GRACE = 5.0  # seconds a stopping bot waits for the row in flight
 MAX_ROUNDS = 200  # batches per drain; the rest waits for the next wake-up
@@ -99,9 +98,9 @@ class Notify(commands.Cog, name=COG_NAME):
     drain_interval: float = 30.0
     batch_size: int = 50
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
-        self.runtime: Runtime = bot.runtime  # type: ignore[attr-defined]
+        self.runtime = bot.runtime
         self.stats = WorkerStats()
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()
@@ -179,7 +178,7 @@ class Notify(commands.Cog, name=COG_NAME):
             return delivered
 
     async def _deliver(self, note: Notification) -> bool:
-        user_id: int = note.user_id  # type: ignore[attr-defined]
+        user_id = note.user_id
         payload: Mapping[str, Any] = note.payload or {}
         try:
             line, heading = texts(note.kind, payload)
@@ -255,14 +254,10 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}".rstrip(": ")
 
 
-def kick(bot: commands.Bot) -> None:
-    """Wake the worker of this bot, if the notify cog is loaded.
-
-    An event, not `isinstance(get_cog(...), Notify)`: `load_extension` executes
-    this module afresh, so a class imported elsewhere is not the loaded one.
-    """
-    bot.dispatch(OUTBOX_EVENT)
+def kick(bot: EarmarkBot) -> None:
+    """Wake the worker of this bot (tests use it; cogs call `bot.kick_outbox()`)."""
+    bot.kick_outbox()
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(Notify(bot))

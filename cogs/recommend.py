@@ -10,17 +10,17 @@ the user who ran the command can press them.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import EarmarkBot, Interaction
 from bot.render import NO_PINGS, safe
-from cogs import approval
-from cogs.embeds import book_embed
-from cogs.requests import OwnedView, outcome_embed
-from core.recommend import RatingsSource, Recommendation, RecommendService
+from cogs._embeds import book_embed
+from cogs._submit import submit
+from cogs._views import OwnedView
+from core.recommend import Recommendation, RecommendService
 from core.users import require_linked
 
 log = logging.getLogger(__name__)
@@ -32,23 +32,6 @@ NOTHING_NEW = (
 )
 ALL_SEEN = "That's all for now. Run `/recommend` again later for more."
 REASON_MAX = 300
-
-
-def build_service(runtime: Any) -> RecommendService:
-    """The service over the runtime's store, session, catalog and requests.
-
-    The ratings source gets the server's location *without* the system token:
-    user operations never need it (the seed's fix #9).
-    """
-    settings = runtime.settings
-    ratings = RatingsSource(
-        runtime.plex.location,
-        runtime.cipher,
-        runtime.session,
-        product=settings.plex.product,
-        tv_url=settings.plex.tv_url,
-    )
-    return RecommendService(ratings, runtime.catalog_cache, runtime.requests)
 
 
 def recommendation_embed(rec: Recommendation, position: int, total: int) -> discord.Embed:
@@ -102,22 +85,21 @@ class RecommendView(OwnedView):
         self, interaction: discord.Interaction, button: discord.ui.Button[RecommendView]
     ) -> None:
         rec = self.current
-        result = await self.cog.runtime.requests.submit(interaction.user.id, rec.book)
-        self._drop_current()
-        self.showing_outcome = True
-        self.request.disabled = True
-        self.not_interested.disabled = True
-        self.next.disabled = not self.recs
-        if not self.recs:
-            self.stop()
-        await interaction.response.edit_message(
-            content=None,
-            embed=await outcome_embed(result),
-            view=self if self.recs else None,
-            allowed_mentions=NO_PINGS,
-        )
-        if result.outcome == "created" and result.request is not None:
-            await approval.post_request(self.cog.bot, result.request)
+
+        async def show(embed: discord.Embed) -> None:
+            self._drop_current()
+            self.showing_outcome = True
+            self.request.disabled = True
+            self.not_interested.disabled = True
+            self.next.disabled = not self.recs
+            if not self.recs:
+                self.stop()
+            await interaction.response.edit_message(
+                content=None, embed=embed, view=self if self.recs else None,
+                allowed_mentions=NO_PINGS,
+            )
+
+        await submit(self.cog.bot, interaction.user.id, rec.book, show)
 
     @discord.ui.button(label="Not interested", style=discord.ButtonStyle.secondary)
     async def not_interested(
@@ -139,26 +121,16 @@ class RecommendView(OwnedView):
 class RecommendCog(commands.Cog, name="Recommend"):
     """Suggestions from the user's Plex ratings, requestable in one click."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
-        self._service: RecommendService | None = None
-
-    @property
-    def runtime(self) -> Any:
-        return self.bot.runtime  # type: ignore[attr-defined]
-
-    @property
-    def service(self) -> RecommendService:
-        """Built on first use: the runtime's session exists by then."""
-        if self._service is None:
-            self._service = build_service(self.runtime)
-        return self._service
+        self.runtime = bot.runtime
+        self.service: RecommendService = bot.runtime.recommend
 
     @app_commands.command(
         name="recommend", description="Audiobooks picked for you from your Plex ratings"
     )
     @app_commands.guild_only()
-    async def recommend(self, interaction: discord.Interaction) -> None:
+    async def recommend(self, interaction: Interaction) -> None:
         # Refuse unlinked users at once, before any Plex or catalog call.
         await require_linked(interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -172,5 +144,5 @@ class RecommendCog(commands.Cog, name="Recommend"):
         )
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(RecommendCog(bot))

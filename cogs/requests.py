@@ -8,7 +8,6 @@ when Audible hangs). New requests are posted to the admin channel by
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
@@ -16,16 +15,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import EarmarkBot, Interaction
 from bot.render import NO_PINGS, choice_name, safe
-from bot.tree import report_error
-from cogs import approval
-from cogs.embeds import COLOUR, library_embed, request_embed, status_label
+from cogs._approval import register, unregister
+from cogs._embeds import COLOUR, status_label
+from cogs._submit import edit_reply, submit
+from cogs._views import OwnedView
 from core.catalog.models import CatalogBook
 from core.errors import UserError
-from core.matcher import LibraryItem
-from core.models import BookRequest, PlexItem, RequestStatus
+from core.models import BookRequest
 from core.normalize import normalize_asin
-from core.requests.service import SubmitResult
 from core.users import require_linked
 
 log = logging.getLogger(__name__)
@@ -39,45 +38,6 @@ PICKER_RESULTS = 25  # a select menu holds at most 25 options
 AUTOCOMPLETE_INDEX_WAIT = 0.3
 PICKER_INDEX_WAIT = 10.0
 PAGE_SIZE = 5
-VIEW_TIMEOUT = 600.0  # ephemeral replies can be edited for 15 minutes
-
-HEADINGS: dict[str, str] = {
-    "created": "Requested. An admin will look at it; you'll get a DM with the decision "
-    "and again when the book is in Plex.",
-    "created_approved": "Requested and approved. You'll get a DM when the book is in Plex.",
-    "subscribed": "Someone already requested this book, so you're now subscribed to that "
-    "request: you'll get a DM when it arrives.",
-    "already_subscribed": "You're already subscribed to this request.",
-    "already_yours": "You already requested this book.",
-}
-
-
-def heading_for(result: SubmitResult) -> str:
-    req = result.request
-    if result.outcome == "created" and req is not None and req.status == RequestStatus.APPROVED:
-        return HEADINGS["created_approved"]
-    return HEADINGS[result.outcome]
-
-
-async def library_item_embed(item: LibraryItem | None) -> discord.Embed:
-    """The refusal for a book Plex already has, showing the library's copy."""
-    heading = "Already in the Plex library: nothing to request."
-    row = await PlexItem.get_or_none(plex_guid=item.guid) if item and item.guid else None
-    if row is not None:
-        return library_embed(row, heading=heading)
-    embed = discord.Embed(
-        title=safe(item.title, 200) if item else "?", description=heading, colour=COLOUR
-    )
-    if item and item.author:
-        embed.add_field(name="Author", value=safe(item.author, 1000))
-    return embed
-
-
-async def outcome_embed(result: SubmitResult) -> discord.Embed:
-    if result.outcome == "in_library" or result.request is None:
-        return await library_item_embed(result.library_item)
-    return request_embed(result.request, heading=heading_for(result))
-
 
 def book_label(book: CatalogBook, in_library: bool, limit: int = 100) -> str:
     """`Title — Author (year)`, marked when Plex already has it; plain text, <= limit."""
@@ -85,27 +45,12 @@ def book_label(book: CatalogBook, in_library: bool, limit: int = 100) -> str:
     return choice_name(mark + book.display_name(limit - len(mark)), limit)
 
 
-class OwnedView(discord.ui.View):
-    """A view only the user who ran the command may use; errors answered ephemerally."""
+class _BookSelect(discord.ui.Select["BookPicker"]):
+    """The picker's menu: hands the chosen ASIN to its view."""
 
-    def __init__(self, owner_id: int, origin: discord.Interaction) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT)
-        self.owner_id = owner_id
-        self._origin = origin
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction.user.id != self.owner_id:
-            raise UserError("This menu belongs to someone else; run the command yourself.")
-        return True
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
-    ) -> None:
-        await report_error(interaction, error)
-
-    async def on_timeout(self) -> None:
-        with contextlib.suppress(discord.HTTPException):
-            await self._origin.edit_original_response(view=None)
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.view is not None:
+            await self.view.picked(interaction, self.values[0])
 
 
 class BookPicker(OwnedView):
@@ -121,7 +66,7 @@ class BookPicker(OwnedView):
         super().__init__(origin.user.id, origin)
         self.cog = cog
         self.books = {book.asin: book for book in books}
-        select: discord.ui.Select[BookPicker] = discord.ui.Select(
+        self.select = _BookSelect(
             placeholder="Pick the book to request",
             options=[
                 discord.SelectOption(
@@ -133,19 +78,18 @@ class BookPicker(OwnedView):
                 for book in self.books.values()
             ],
         )
-        select.callback = self.picked  # type: ignore[method-assign]
-        self.select = select
-        self.add_item(select)
+        self.add_item(self.select)
 
-    async def picked(self, interaction: discord.Interaction) -> None:
-        book = self.books[self.select.values[0]]
-        result = await self.cog.runtime.requests.submit(interaction.user.id, book)
-        self.stop()
-        await interaction.response.edit_message(
-            content=None, embed=await outcome_embed(result), view=None,
-            allowed_mentions=NO_PINGS,
-        )
-        await self.cog.after_submit(result)
+    async def picked(self, interaction: discord.Interaction, asin: str) -> None:
+        book = self.books[asin]
+
+        async def show(embed: discord.Embed) -> None:
+            self.stop()
+            await interaction.response.edit_message(
+                content=None, embed=embed, view=None, allowed_mentions=NO_PINGS
+            )
+
+        await submit(self.cog.bot, interaction.user.id, book, show)
 
 
 class RequestsPager(OwnedView):
@@ -183,7 +127,7 @@ class RequestsPager(OwnedView):
 
     def _line(self, req: BookRequest) -> str:
         by = f" — {safe(req.author, 80)}" if req.author else ""
-        whose = "" if req.requester_id == self.owner_id else " · subscribed"  # type: ignore[attr-defined]
+        whose = "" if req.requester_id == self.owner_id else " · subscribed"
         when = f"<t:{int(req.created_at.timestamp())}:R>"
         return (
             f"**#{req.id}** {safe(req.title, 120)}{by}\n"
@@ -211,12 +155,9 @@ class RequestsPager(OwnedView):
 class RequestsCog(commands.Cog):
     """Members ask for books; the admin channel hears about new requests."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
-
-    @property
-    def runtime(self) -> Any:
-        return self.bot.runtime  # type: ignore[attr-defined]
+        self.runtime = bot.runtime
 
     async def _in_library(self, books: list[CatalogBook], *, wait: float) -> set[str]:
         """ASINs the matcher finds in the library; never fails the caller (only a mark)."""
@@ -226,16 +167,11 @@ class RequestsCog(commands.Cog):
             log.warning("library check for choices failed", exc_info=True)
             return set()
 
-    async def after_submit(self, result: SubmitResult) -> None:
-        """A new request goes to the admin channel (after the user got their answer)."""
-        if result.outcome == "created" and result.request is not None:
-            await approval.post_request(self.bot, result.request)
-
     @app_commands.command(name="request", description="Request an audiobook for the Plex library")
     @app_commands.describe(title="Title, author or ASIN: pick a book from the list")
     @app_commands.guild_only()
     async def request(
-        self, interaction: discord.Interaction, title: app_commands.Range[str, 1, 200]
+        self, interaction: Interaction, title: app_commands.Range[str, 1, 200]
     ) -> None:
         # Refuse unlinked users before touching the catalog; submit checks again.
         await require_linked(interaction.user.id)
@@ -243,11 +179,7 @@ class RequestsCog(commands.Cog):
         asin = normalize_asin(title) if len(title.split()) == 1 else None
         book = await self.runtime.catalog_cache.product(asin) if asin else None
         if book is not None:
-            result = await self.runtime.requests.submit(interaction.user.id, book)
-            await interaction.edit_original_response(
-                embed=await outcome_embed(result), allowed_mentions=NO_PINGS
-            )
-            await self.after_submit(result)
+            await submit(self.bot, interaction.user.id, book, edit_reply(interaction))
             return
         books = list(
             {b.asin: b for b in await self.runtime.catalog_cache.search(
@@ -268,7 +200,7 @@ class RequestsCog(commands.Cog):
 
     @request.autocomplete("title")
     async def request_title(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         text = current.strip()
         if len(text) < MIN_QUERY:
@@ -283,7 +215,7 @@ class RequestsCog(commands.Cog):
 
     @app_commands.command(name="requests", description="Your requests and their states")
     @app_commands.guild_only()
-    async def requests(self, interaction: discord.Interaction) -> None:
+    async def requests(self, interaction: Interaction) -> None:
         pager = RequestsPager(self, interaction)
         embed = await pager.render()
         if pager.total == 0:
@@ -297,10 +229,10 @@ class RequestsCog(commands.Cog):
         )
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(RequestsCog(bot))
-    approval.register(bot)
+    register(bot)
 
 
-async def teardown(bot: commands.Bot) -> None:
-    approval.unregister(bot)
+async def teardown(bot: EarmarkBot) -> None:
+    unregister(bot)

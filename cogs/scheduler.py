@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 from discord.ext import commands, tasks
 
-from bot.runtime import Runtime
-from cogs.notify import kick as kick_notifications
-from core.library import PlexNotConfigured, ScanMode, ScanSummary
+from bot.app import EarmarkBot
+from core.errors import PlexNotConfigured
+from core.library import ScanMode, ScanSummary
 from core.library import query as lib
 from core.plex import PlexError
 
@@ -61,9 +61,9 @@ def first_full_delay(
 class Scheduler(commands.Cog, name="Scheduler"):
     """Runs the recently-added poll and the full scan on their intervals."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
-        self.runtime: Runtime = bot.runtime  # type: ignore[attr-defined]
+        self.runtime = bot.runtime
         self.stats: dict[ScanMode, JobStats] = {"recent": JobStats(), "full": JobStats()}
         self._fully_scanned = False
         scan = self.runtime.settings.scan
@@ -112,10 +112,9 @@ class Scheduler(commands.Cog, name="Scheduler"):
         """One tick of a job: skip, scan, or log the failure; never raise."""
         stats = self.stats[job]
         scans = self.runtime.scans
-        running = scans.running
-        if running == "full" or running == job:
+        if (covering := scans.covering(job)) is not None:
             stats.skipped += 1
-            log.debug("scheduled %s scan skipped: a %s scan is running", job, running)
+            log.debug("scheduled %s scan skipped: a %s scan is running", job, covering)
             return None
         stats.last_run_at = datetime.now(UTC)
         try:
@@ -143,7 +142,7 @@ class Scheduler(commands.Cog, name="Scheduler"):
         if summary.matched_requests:
             log.info("scheduled %s scan made %d requests available", job,
                      summary.matched_requests)
-        kick_notifications(self.bot)
+        self.bot.kick_outbox()
         return summary
 
     async def _mode_for(self, job: ScanMode) -> ScanMode:
@@ -157,5 +156,5 @@ class Scheduler(commands.Cog, name="Scheduler"):
         return "full"
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(Scheduler(bot))

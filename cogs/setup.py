@@ -17,10 +17,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
 from bot.config import Settings
 from bot.render import NO_PINGS, choice_name, safe
-from bot.runtime import Runtime
 from core.config_store import (
     ADMIN_CHANNEL,
     AUTO_APPROVE,
@@ -30,8 +30,7 @@ from core.config_store import (
     PLEX_TOKEN,
     PLEX_URL,
 )
-from core.errors import UserError
-from core.library import PlexNotConfigured
+from core.errors import PlexNotConfigured, UserError
 from core.plex import (
     PlexBadResponse,
     PlexError,
@@ -41,11 +40,11 @@ from core.plex import (
     PlexUnavailable,
 )
 from core.plex.errors import strip_tokens
+from core.plex_setup import find_library
 from core.redact import mask, register_secret
 
 log = logging.getLogger(__name__)
 
-PLEX_TEST_TIMEOUT = 10.0  # /setup plex: a server slower than this is reported unreachable
 AUTOCOMPLETE_DEADLINE = 2.5  # Discord drops autocomplete answers after 3 s
 
 # Settings keys as config.toml spells them (for "pinned" refusals and /setup show).
@@ -107,13 +106,10 @@ class SetupCog(
 ):
     """Admin-only configuration; every subcommand passes `interaction_check` first."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
+        self.runtime = bot.runtime
         super().__init__()
-
-    @property
-    def runtime(self) -> Runtime:
-        return self.bot.runtime  # type: ignore[attr-defined,no-any-return]
 
     # ----- /setup plex ------------------------------------------------------------------
 
@@ -124,7 +120,7 @@ class SetupCog(
     )
     async def plex(
         self,
-        interaction: discord.Interaction,
+        interaction: Interaction,
         url: app_commands.Range[str, 8, 500],
         token: app_commands.Range[str, 8, 200],
     ) -> None:
@@ -142,50 +138,25 @@ class SetupCog(
             )
 
         await interaction.response.defer(ephemeral=True, thinking=True)
-        conn = await self.runtime.plex.connection()
-        server = PlexServer(
-            url,
-            token,
-            session=self.runtime.session,
-            client_identifier=conn.client_identifier,
-            product=settings.plex.product,
-            timeout=PLEX_TEST_TIMEOUT,
-        )
         try:
-            identity = await server.identity()
-            libraries = await server.libraries()  # /identity needs no token; this proves it
+            saved = await self.runtime.plex_setup.connect_server(url, token)
         except PlexError as err:
             await self._edit(interaction, self._plex_failure(shown_url, err))
             return
-
-        store = self.runtime.store
-        previous_machine = await store.get(PLEX_MACHINE_ID)
-        await store.set(PLEX_URL, url)
-        await store.set(PLEX_TOKEN, token)
-        await store.set(PLEX_MACHINE_ID, identity.machine_identifier)
-        library_reset = False
-        if (
-            previous_machine
-            and previous_machine != identity.machine_identifier
-            and not settings.is_pinned("plex.library_id")
-            and await store.get(PLEX_LIBRARY)
-        ):
-            await store.delete(PLEX_LIBRARY)  # a section key means nothing on another server
-            library_reset = True
-        self.runtime.scans.invalidate_index()
+        identity = saved.identity
         log.info(
             "/setup plex by %s: %s (machine %s)",
             interaction.user.id, shown_url, identity.machine_identifier,
         )
 
-        music = [lib for lib in libraries if lib.is_music]
+        music = saved.music
         version = f" {safe(identity.version, 40)}" if identity.version else ""
         lines = [
             f"✅ Connected to Plex Media Server{version} at {shown_url}.",
             f"Saved the URL, the token (encrypted) and the machine identifier "
             f"`{safe(identity.machine_identifier, 64)}`.",
         ]
-        if library_reset:
+        if saved.library_reset:
             lines.append("This is a different server: the audiobook library was unset.")
         if music:
             lines.append("\nMusic libraries (audiobooks live in one of these):")
@@ -215,7 +186,7 @@ class SetupCog(
     @app_commands.command(name="library", description="Choose the Plex library of audiobooks")
     @app_commands.describe(library="A music library of the configured server")
     async def library(
-        self, interaction: discord.Interaction, library: app_commands.Range[str, 1, 100]
+        self, interaction: Interaction, library: app_commands.Range[str, 1, 100]
     ) -> None:
         settings = self.runtime.settings
         refuse_if_pinned(settings, "plex.library_id", "audiobook library")
@@ -231,9 +202,7 @@ class SetupCog(
             )
             return
         wanted = library.strip()
-        chosen = next((lib for lib in libraries if lib.id == wanted), None) or next(
-            (lib for lib in libraries if lib.title.casefold() == wanted.casefold()), None
-        )
+        chosen = find_library(libraries, wanted)
         music = [lib for lib in libraries if lib.is_music]
         available = ", ".join(f"`{safe(lib.id, 20)}` = {safe(lib.title, 60)}" for lib in music)
         if chosen is None:
@@ -252,10 +221,7 @@ class SetupCog(
             )
             return
         count = await self._album_count(server, chosen)
-        previous = await self.runtime.store.get(PLEX_LIBRARY)
-        await self.runtime.store.set(PLEX_LIBRARY, chosen.id)
-        if previous != chosen.id:
-            self.runtime.scans.invalidate_index()
+        await self.runtime.plex_setup.save_library(chosen.id)
         log.info("/setup library by %s: %s", interaction.user.id, chosen.id)
         await self._edit(
             interaction,
@@ -267,7 +233,7 @@ class SetupCog(
 
     @library.autocomplete("library")
     async def library_autocomplete(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Music libraries of the configured server; nothing for non-admins or no server."""
         if not is_admin(interaction.user, self.runtime.settings.discord.admin_role_ids):
@@ -308,7 +274,7 @@ class SetupCog(
     )
     @app_commands.describe(channel="A text channel the bot can write in")
     async def channel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel
+        self, interaction: Interaction, channel: discord.TextChannel
     ) -> None:
         await self.runtime.store.set(ADMIN_CHANNEL, str(channel.id))
         log.info("/setup channel by %s: %s", interaction.user.id, channel.id)
@@ -326,7 +292,7 @@ class SetupCog(
 
     @app_commands.command(name="approval", description="Approve new requests automatically")
     @app_commands.describe(auto="On: new requests start approved. Off: an admin decides each")
-    async def approval(self, interaction: discord.Interaction, auto: bool) -> None:
+    async def approval(self, interaction: Interaction, auto: bool) -> None:
         await self.runtime.requests.set_auto_approve(auto)
         log.info("/setup approval by %s: %s", interaction.user.id, auto)
         text = (
@@ -340,7 +306,7 @@ class SetupCog(
     # ----- /setup show ------------------------------------------------------------------
 
     @app_commands.command(name="show", description="Current settings and where each comes from")
-    async def show(self, interaction: discord.Interaction) -> None:
+    async def show(self, interaction: Interaction) -> None:
         lines = await self._settings_lines()
         embed = discord.Embed(title="Earmark settings", colour=discord.Colour.blurple())
         for line in lines:
@@ -428,9 +394,9 @@ class SetupCog(
     # ----- helpers ----------------------------------------------------------------------
 
     @staticmethod
-    async def _edit(interaction: discord.Interaction, content: str) -> None:
+    async def _edit(interaction: Interaction, content: str) -> None:
         await interaction.edit_original_response(content=content, allowed_mentions=NO_PINGS)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(SetupCog(bot))

@@ -15,6 +15,10 @@ class UserError(Exception):
         self.message = message
 
 
+class PlexNotConfigured(Exception):
+    """No Plex server or library is set up yet; the message says what is missing."""
+
+
 class NotLinked(UserError):
     def __init__(self) -> None:
         super().__init__("Link your Plex account first with `/login`.")

@@ -8,10 +8,15 @@ Discord users.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, cast
 
 from tortoise import fields
 from tortoise.models import Model
 
+
+def nullable_text() -> fields.Field[str | None]:
+    """A nullable TEXT column, typed as one (Tortoise types every TextField as `str`)."""
+    return cast("fields.Field[str | None]", fields.TextField(null=True))
 
 class RequestStatus(StrEnum):
     """The request lifecycle (DESIGN.md): pending -> ... -> available, plus side exits."""
@@ -58,7 +63,7 @@ class User(Model):
     plex_account_id = fields.BigIntField(null=True)
     plex_username = fields.CharField(max_length=255, null=True)
     plex_email = fields.CharField(max_length=255, null=True)
-    plex_token = fields.TextField(null=True)  # Fernet-encrypted plex.tv token
+    plex_token = nullable_text()  # Fernet-encrypted plex.tv token
     linked_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -77,16 +82,16 @@ class PlexItem(Model):
     plex_guid = fields.CharField(max_length=255, unique=True)
     rating_key = fields.CharField(max_length=32, db_index=True)
     title = fields.TextField()
-    author = fields.TextField(null=True)
-    narrator = fields.TextField(null=True)
+    author = nullable_text()
+    narrator = nullable_text()
     asin = fields.CharField(max_length=16, null=True, db_index=True)
-    summary = fields.TextField(null=True)
+    summary = nullable_text()
     duration_ms = fields.BigIntField(null=True)
     year = fields.IntField(null=True)
-    thumb = fields.TextField(null=True)
+    thumb = nullable_text()
     added_at = fields.BigIntField(null=True)  # epoch seconds, as Plex gives it
     updated_at = fields.BigIntField(null=True)
-    file_path = fields.TextField(null=True)
+    file_path = nullable_text()
     user_rating = fields.FloatField(null=True)  # the system token owner's rating
     library_id = fields.CharField(max_length=32, null=True)
     content_hash = fields.CharField(max_length=32)  # lets a scan skip unchanged rows
@@ -103,14 +108,15 @@ class BookRequest(Model):
     requester: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="requests", on_delete=fields.CASCADE
     )
+    requester_id: int  # the foreign key's column, set by Tortoise
     asin = fields.CharField(max_length=16, db_index=True)
     title = fields.TextField()
-    author = fields.TextField(null=True)
-    narrator = fields.TextField(null=True)
-    cover_url = fields.TextField(null=True)
+    author = nullable_text()
+    narrator = nullable_text()
+    cover_url = nullable_text()
     status = fields.CharEnumField(RequestStatus, max_length=16, db_index=True)
     plex_guid = fields.CharField(max_length=255, null=True)
-    reason = fields.TextField(null=True)
+    reason = nullable_text()
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     available_at = fields.DatetimeField(null=True)
@@ -132,6 +138,8 @@ class RequestSubscriber(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="subscriptions", on_delete=fields.CASCADE
     )
+    request_id: int
+    user_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -149,11 +157,13 @@ class Notification(Model):
     request: fields.ForeignKeyNullableRelation[BookRequest] = fields.ForeignKeyField(
         "models.BookRequest", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    user_id: int
+    request_id: int | None
     kind = fields.CharField(max_length=32)
     dedupe_key = fields.CharField(max_length=128, unique=True)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     attempts = fields.IntField(default=0)
-    last_error = fields.TextField(null=True)
+    last_error = nullable_text()
     next_attempt_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True, db_index=True)

@@ -8,12 +8,13 @@ retry with exponential backoff. Undelivered rows survive a restart.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
 
-from core.models import BookRequest, Notification
+from core.models import BookRequest, Notification, RequestStatus
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,20 @@ KIND_APPROVED = "approved"
 KIND_DENIED = "denied"
 KIND_FAILED = "failed"
 KIND_STATUS = "status"
+
+#: The status changes people are told about, each with its outbox kind. The one
+#: list: the request service queues by it and `/admin` says "will be told" by it.
+STATUS_KINDS: dict[RequestStatus, str] = {
+    RequestStatus.APPROVED: KIND_APPROVED,
+    RequestStatus.DENIED: KIND_DENIED,
+    RequestStatus.FAILED: KIND_FAILED,
+    RequestStatus.AVAILABLE: KIND_AVAILABLE,
+}
+
+
+def kind_for(status: RequestStatus) -> str | None:
+    """The outbox kind a move to `status` queues, or None when nobody is told."""
+    return STATUS_KINDS.get(status)
 
 
 def request_payload(req: BookRequest, **extra: object) -> dict[str, object]:
@@ -46,6 +61,23 @@ def request_payload(req: BookRequest, **extra: object) -> dict[str, object]:
 def dedupe_key(kind: str, request_id: int | None, user_id: int, extra: str = "") -> str:
     """One message of a kind per request and person (plus `extra` for repeatable kinds)."""
     return f"{kind}:{request_id}:{user_id}{':' + extra if extra else ''}"
+
+
+def rows_for(
+    req: BookRequest, kind: str, people: Iterable[int], *, extra: str = "", **payload: object
+) -> list[Notification]:
+    """One unsaved outbox row per person about `req` (save with `ignore_conflicts`)."""
+    body = request_payload(req, **payload)
+    return [
+        Notification(
+            user_id=user_id,
+            request_id=req.id,
+            kind=kind,
+            dedupe_key=dedupe_key(kind, req.id, user_id, extra),
+            payload=body,
+        )
+        for user_id in dict.fromkeys(people)
+    ]
 
 
 async def queue(

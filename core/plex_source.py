@@ -13,7 +13,7 @@ from core.config_store import (
     effective_plex,
     plex_location,
 )
-from core.library.scan import PlexNotConfigured
+from core.errors import PlexNotConfigured
 from core.plex import PlexServer
 
 
@@ -55,13 +55,21 @@ class StoredPlexSource:
                 "No Plex server is configured: set [plex] url and token in the config "
                 "file or run /setup plex."
             )
+        return self._client(conn.url, conn.token, conn.client_identifier, self._timeout)
+
+    async def client_for(self, url: str, token: str, *, request_timeout: float) -> PlexServer:
+        """A client for a server that is not stored yet (`/setup plex` tests it first)."""
+        location = await self.location()
+        return self._client(url, token, location.client_identifier, request_timeout)
+
+    def _client(self, url: str, token: str, client_id: str, timeout: float) -> PlexServer:
         return PlexServer(
-            conn.url,
-            conn.token,
+            url,
+            token,
             session=self._session,
-            client_identifier=conn.client_identifier,
+            client_identifier=client_id,
             product=self._product,
-            timeout=self._timeout,
+            timeout=timeout,
         )
 
     async def connect(self) -> tuple[PlexServer, str]:

@@ -452,3 +452,21 @@ async def test_full_scan_refreshes_an_index_made_stale_by_another_process(
     await service(pms, session).run("full")  # e.g. `python -m bot scan` in another process
     await bot_side.run("full")  # finds nothing new: the CLI wrote it already
     assert len(await bot_side.library_index()) == 6
+
+
+async def test_covering_is_the_one_join_rule(pms: FakePlex, session: aiohttp.ClientSession) -> None:
+    """A full scan covers a poll and itself; a running poll covers only a poll."""
+    seed_books(pms)
+    pms.delay = 0.02
+    scans = service(pms, session)
+    assert scans.covering("full") is None and scans.covering("recent") is None
+    full = asyncio.create_task(scans.run("full"))
+    await asyncio.sleep(0.01)
+    assert scans.covering("recent") == "full"
+    assert scans.covering("full") == "full"
+    await full
+    poll = asyncio.create_task(scans.run("recent"))
+    await asyncio.sleep(0.01)
+    assert scans.covering("recent") == "recent"
+    assert scans.covering("full") is None  # the full scan waits for the poll, then runs
+    await poll

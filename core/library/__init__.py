@@ -1,7 +1,6 @@
 """The Plex library mirror: full scans and recently-added polls into plex_library."""
 
 from core.library.scan import (
-    PlexNotConfigured,
     PlexSource,
     ProgressCallback,
     ScanMode,
@@ -11,7 +10,6 @@ from core.library.scan import (
 )
 
 __all__ = [
-    "PlexNotConfigured",
     "PlexSource",
     "ProgressCallback",
     "ScanMode",

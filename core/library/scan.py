@@ -32,10 +32,6 @@ ScanMode = Literal["full", "recent"]
 Phase = Literal["connecting", "files", "books", "removing", "matching", "done"]
 
 
-class PlexNotConfigured(Exception):
-    """No Plex server or library is set up yet; the message says what is missing."""
-
-
 class PlexSource(Protocol):
     """Gives the scan a connected server client and the audiobook library's section key."""
 
@@ -104,9 +100,10 @@ class ScanService:
         folder_concurrency: int = 8,
     ) -> None:
         self._source = source
-        self._page_size = page_size
-        self._folder_page_size = folder_page_size
-        self._recent_page_size = recent_page_size
+        # Public: tuned by benchmarks and by tests that want many small pages.
+        self.page_size = page_size
+        self.folder_page_size = folder_page_size
+        self.recent_page_size = recent_page_size
         self._folder_concurrency = folder_concurrency
         self._current: _Run | None = None
         self._index: LibraryIndex | None = None
@@ -119,10 +116,22 @@ class ScanService:
     def running(self) -> ScanMode | None:
         return self._current.mode if self._current else None
 
+    def covering(self, mode: ScanMode) -> ScanMode | None:
+        """The running scan that a caller asking for `mode` would join, if any.
+
+        The one rule for every caller: a scan of the same mode covers it, and a
+        full scan covers a recently-added poll. A poll running when a full scan
+        is asked for does not cover it (the full scan waits, then runs).
+        """
+        running = self.running
+        if running is not None and (running == mode or running == "full"):
+            return running
+        return None
+
     async def run(self, mode: ScanMode, progress: ProgressCallback | None = None) -> ScanSummary:
         """Run (or join) a scan. The scan goes on even if this caller is cancelled."""
         while (current := self._current) is not None and current.task is not None:
-            if current.mode == mode or current.mode == "full":
+            if self.covering(mode) is not None:
                 if progress:
                     current.listeners.append(progress)
                 return await asyncio.shield(current.task)
@@ -223,13 +232,13 @@ class ScanService:
         known = await mirror.load_known()
 
         folders: dict[str, str] = {}
-        async for fpage in server.iter_folders(library_id, page_size=self._folder_page_size):
+        async for fpage in server.iter_folders(library_id, page_size=self.folder_page_size):
             folders.update(fpage.folders)
             await self._emit(run, "files", fpage.start + len(fpage.folders), fpage.total)
 
         seen: set[str] = set()
         last_total: int | None = None
-        async for page in server.iter_albums(library_id, page_size=self._page_size):
+        async for page in server.iter_albums(library_id, page_size=self.page_size):
             last_total = page.total if page.total is not None else last_total
             creates: list[PlexItem] = []
             updates: list[PlexItem] = []
@@ -279,7 +288,7 @@ class ScanService:
         creates: list[PlexItem] = []
         updates: list[PlexItem] = []
         seen: set[str] = set()
-        pages = server.recently_added(library_id, page_size=self._recent_page_size)
+        pages = server.recently_added(library_id, page_size=self.recent_page_size)
         try:
             async for page in pages:
                 known = await mirror.load_known(b.guid for b in page.items)

@@ -13,15 +13,9 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 from core.matcher import BookQuery, LibraryIndex
-from core.models import (
-    OPEN_STATUSES,
-    BookRequest,
-    Notification,
-    PlexItem,
-    RequestStatus,
-    RequestSubscriber,
-)
-from core.notify import KIND_AVAILABLE, dedupe_key, request_payload
+from core.models import OPEN_STATUSES, BookRequest, Notification, PlexItem, RequestStatus
+from core.notify import KIND_AVAILABLE, rows_for
+from core.requests.audience import audiences
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +46,7 @@ async def fulfil_open_requests(index: LibraryIndex) -> list[int]:
         "rating_key", "plex_guid"
     )
     guid_by_key = dict(rows)
-    subscribers: dict[int, list[int]] = {}
-    for request_id, user_id in await RequestSubscriber.filter(
-        request_id__in=[r.id for r, _ in hits]
-    ).values_list("request_id", "user_id"):
-        subscribers.setdefault(request_id, []).append(user_id)
+    people = await audiences([req for req, _ in hits])
 
     now = datetime.now(UTC)
     outbox: list[Notification] = []
@@ -68,17 +58,6 @@ async def fulfil_open_requests(index: LibraryIndex) -> list[int]:
             await req.save(
                 using_db=conn, update_fields=["status", "plex_guid", "available_at", "updated_at"]
             )
-            payload = request_payload(req, rating_key=rating_key)
-            people = [req.requester_id, *subscribers.get(req.id, [])]  # type: ignore[attr-defined]
-            for user_id in dict.fromkeys(people):
-                outbox.append(
-                    Notification(
-                        user_id=user_id,
-                        request_id=req.id,
-                        kind=KIND_AVAILABLE,
-                        dedupe_key=dedupe_key(KIND_AVAILABLE, req.id, user_id),
-                        payload=payload,
-                    )
-                )
+            outbox += rows_for(req, KIND_AVAILABLE, people[req.id], rating_key=rating_key)
         await Notification.bulk_create(outbox, ignore_conflicts=True, using_db=conn)
     return [req.id for req, _ in hits]

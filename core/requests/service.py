@@ -21,7 +21,14 @@ from core.config_store import AUTO_APPROVE, ConfigStore
 from core.errors import UserError
 from core.library import ScanService
 from core.matcher import BookQuery, LibraryIndex, LibraryItem, MatchResult
-from core.models import OPEN_STATUSES, BookRequest, RequestStatus, RequestSubscriber
+from core.models import (
+    OPEN_STATUSES,
+    BookRequest,
+    Notification,
+    RequestStatus,
+    RequestSubscriber,
+)
+from core.requests.audience import audience
 from core.requests.lifecycle import can_move
 from core.users import require_linked
 
@@ -102,7 +109,7 @@ class RequestService:
 
         existing = await self.find_open(book)
         if existing is not None:
-            if existing.requester_id == user.discord_id:  # type: ignore[attr-defined]
+            if existing.requester_id == user.discord_id:
                 return SubmitResult("already_yours", request=existing)
             _, created = await RequestSubscriber.get_or_create(request=existing, user=user)
             return SubmitResult("subscribed" if created else "already_subscribed",
@@ -159,32 +166,23 @@ class RequestService:
     async def _move(
         self, req: BookRequest, target: RequestStatus, reason: str | None
     ) -> BookRequest:
-        kind = {
-            RequestStatus.APPROVED: notify.KIND_APPROVED,
-            RequestStatus.DENIED: notify.KIND_DENIED,
-            RequestStatus.FAILED: notify.KIND_FAILED,
-            RequestStatus.AVAILABLE: notify.KIND_AVAILABLE,
-        }.get(target)
-        async with in_transaction():
+        kind = notify.kind_for(target)
+        async with in_transaction() as conn:
             req.status = target
             req.reason = reason
             if target == RequestStatus.AVAILABLE:
                 req.available_at = datetime.now(UTC)
-            await req.save()
+            await req.save(using_db=conn)
             if kind is not None:
-                for user_id in await self.audience(req):
-                    extra = "" if kind == notify.KIND_AVAILABLE else req.updated_at.isoformat()
-                    await notify.queue(
-                        user_id, kind, notify.request_payload(req), request_id=req.id,
-                        key=notify.dedupe_key(kind, req.id, user_id, extra),
-                    )
+                extra = "" if kind == notify.KIND_AVAILABLE else req.updated_at.isoformat()
+                rows = notify.rows_for(req, kind, await self.audience(req), extra=extra)
+                await Notification.bulk_create(rows, ignore_conflicts=True, using_db=conn)
         log.info("request %s moved to %s", req.id, target)
         return req
 
     async def audience(self, req: BookRequest) -> list[int]:
-        """The requester, then every subscriber."""
-        subs = await RequestSubscriber.filter(request_id=req.id).values_list("user_id", flat=True)
-        return list(dict.fromkeys([req.requester_id, *subs]))  # type: ignore[attr-defined]
+        """The requester, then every subscriber (`core.requests.audience`)."""
+        return await audience(req)
 
     async def for_user(
         self, discord_id: int, *, offset: int = 0, limit: int = 10

@@ -35,7 +35,8 @@ def cog(world: World) -> AdminCog:
 def small_pages(world: World, *, delay: float = 0.0) -> ScanService:
     """A scan service that pages in small steps, so a scan has many progress events."""
     world.pms.delay = delay
-    world.runtime.scans = ScanService(world.runtime.plex, page_size=20, folder_page_size=50)
+    scans = world.runtime.scans
+    scans.page_size, scans.folder_page_size = 20, 50
     return world.runtime.scans
 
 

@@ -6,8 +6,8 @@ Every click is checked on the bot side (guild, then admin): a forged or stale
 interaction from a non-admin is refused ephemerally and changes nothing. The
 decision itself is `RequestService.decide`, which also queues the DMs.
 
-Not a cog of its own (it is not in `bot.app.COGS`): `cogs.requests` calls
-`register` from its `setup`.
+A private module, not an extension: `cogs.requests` calls `register` from
+its `setup`, and the submit flow and `/admin` post and refresh through it.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any, Literal
 
 import discord
 
-from bot.checks import WrongGuild, require_admin
+from bot.app import EarmarkBot, bot_of
+from bot.checks import require_admin, require_home_guild
 from bot.render import NO_PINGS, choice_name
 from bot.tree import report_error
-from cogs.embeds import request_embed, status_label
-from cogs.notify import kick as kick_notifications
+from cogs._embeds import request_embed, status_label
 from core.config_store import ADMIN_CHANNEL
 from core.errors import UserError
 from core.models import BookRequest, RequestStatus
@@ -39,20 +39,9 @@ def custom_id(action: Action, request_id: int) -> str:
     return f"earmark:req:{action}:{request_id}"
 
 
-def _runtime(interaction: discord.Interaction) -> Any:
-    return interaction.client.runtime  # type: ignore[attr-defined]
-
-
-def require_home_guild(interaction: discord.Interaction) -> None:
-    """Components skip the tree's guild filter, so buttons apply it themselves."""
-    guild_ids = _runtime(interaction).settings.discord.guild_ids
-    if interaction.guild_id is None or (guild_ids and interaction.guild_id not in guild_ids):
-        raise WrongGuild(WrongGuild.message)
-
-
 def post_heading(req: BookRequest, decided_by: discord.abc.User | None = None) -> str:
     """Who asked, and (once decided) who decided: mentions render in embeds but never ping."""
-    heading = f"Request from <@{req.requester_id}>"  # type: ignore[attr-defined]
+    heading = f"Request from <@{req.requester_id}>"
     if decided_by is not None:
         heading += f"\n{status_label(req.status)} by {decided_by.mention}"
     elif req.status == RequestStatus.APPROVED:
@@ -68,13 +57,12 @@ def decision_view(request_id: int) -> discord.ui.View:
     return view
 
 
-async def post_request(bot: discord.Client, req: BookRequest) -> discord.Message | None:
+async def post_request(bot: EarmarkBot, req: BookRequest) -> discord.Message | None:
     """Post a new request to the admin channel; buttons only while it awaits a decision.
 
     Never fails the user's request: a missing or unreachable channel is logged.
     """
-    runtime = bot.runtime  # type: ignore[attr-defined]
-    raw = await runtime.store.get(ADMIN_CHANNEL)
+    raw = await bot.runtime.store.get(ADMIN_CHANNEL)
     if not raw:
         log.info("no admin channel set (/setup channel); request %s not posted", req.id)
         return None
@@ -101,7 +89,7 @@ async def post_request(bot: discord.Client, req: BookRequest) -> discord.Message
 
 
 async def refresh_post(
-    bot: discord.Client, req: BookRequest, decided_by: discord.abc.User | None = None
+    bot: EarmarkBot, req: BookRequest, decided_by: discord.abc.User | None = None
 ) -> None:
     """Show a decision made elsewhere (e.g. `/admin approve`) on the request's admin post."""
     if not req.admin_channel_id or not req.admin_message_id:
@@ -131,7 +119,7 @@ async def _decide(
     interaction: discord.Interaction, request_id: int, *, approve: bool, reason: str | None
 ) -> None:
     """Decide, then edit the admin post to show the decision and who made it."""
-    service = _runtime(interaction).requests
+    service = bot_of(interaction).runtime.requests
     try:
         req = await service.decide(request_id, approve=approve, reason=reason)
     except UserError as err:
@@ -142,7 +130,7 @@ async def _decide(
         await interaction.followup.send(err.message, ephemeral=True, allowed_mentions=NO_PINGS)
         return
     log.info("request %s %s by %s", req.id, req.status, interaction.user.id)
-    kick_notifications(interaction.client)  # type: ignore[arg-type]
+    bot_of(interaction).kick_outbox()
     await interaction.response.edit_message(
         embed=request_embed(req, heading=post_heading(req, interaction.user)),
         view=None,
@@ -165,14 +153,20 @@ class DenyModal(discord.ui.Modal, title="Deny request"):
         super().__init__(timeout=600, custom_id=DENY_MODAL_ID.format(id=request_id))
         self.request_id = request_id
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
         # The admin check again: roles can change while the modal is open.
         require_home_guild(interaction)
         require_admin(interaction)
         reason = " ".join(self.reason.value.split()) or None
         await _decide(interaction, self.request_id, approve=False, reason=reason)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    async def on_error(
+        self,
+        interaction: discord.Interaction,
+        error: Exception,
+        item: discord.ui.Item[Any] | None = None,  # Modal passes none; View's signature has one
+        /,
+    ) -> None:
         await report_error(interaction, error)
 
 
@@ -197,7 +191,7 @@ class DecisionButton(
     async def from_custom_id(
         cls,
         interaction: discord.Interaction,
-        item: discord.ui.Button[discord.ui.View],
+        item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
     ) -> DecisionButton:
@@ -217,7 +211,7 @@ class DecisionButton(
         if self.action == "approve":
             await _decide(interaction, self.request_id, approve=True, reason=None)
             return
-        req = await _runtime(interaction).requests.get(self.request_id)
+        req = await bot_of(interaction).runtime.requests.get(self.request_id)
         if req.status != RequestStatus.PENDING:
             await _show_current(interaction, req)
             await interaction.followup.send(
@@ -230,10 +224,10 @@ class DecisionButton(
         await interaction.response.send_modal(modal)
 
 
-def register(bot: discord.Client) -> None:
+def register(bot: EarmarkBot) -> None:
     """Make the buttons of every earlier post work in this process."""
-    bot.add_dynamic_items(DecisionButton)  # type: ignore[attr-defined]
+    bot.add_dynamic_items(DecisionButton)
 
 
-def unregister(bot: discord.Client) -> None:
-    bot.remove_dynamic_items(DecisionButton)  # type: ignore[attr-defined]
+def unregister(bot: EarmarkBot) -> None:
+    bot.remove_dynamic_items(DecisionButton)

@@ -40,15 +40,22 @@ def _cover(embed: discord.Embed, url: str | None) -> None:
         embed.set_thumbnail(url=url)
 
 
+def _people_and_year(
+    embed: discord.Embed, author: str | None, narrator: str | None, year: int | None = None
+) -> None:
+    """The fields every book card shows first, in one order."""
+    if author:
+        embed.add_field(name="Author", value=safe(author, 1000))
+    if narrator:
+        embed.add_field(name="Narrator", value=safe(narrator, 1000))
+    if year:
+        embed.add_field(name="Year", value=str(year))
+
+
 def book_embed(book: CatalogBook, *, title_prefix: str = "") -> discord.Embed:
     """A catalog book: title, author, narrator, year, series."""
     embed = discord.Embed(title=title_prefix + safe(book.title, 200), colour=COLOUR)
-    if book.author:
-        embed.add_field(name="Author", value=safe(book.author, 1000))
-    if book.narrator:
-        embed.add_field(name="Narrator", value=safe(book.narrator, 1000))
-    if book.release_year:
-        embed.add_field(name="Year", value=str(book.release_year))
+    _people_and_year(embed, book.author, book.narrator, book.release_year)
     if book.series:
         series = ", ".join(f"{t} #{n}" if n else t for t, n in book.series)
         embed.add_field(name="Series", value=safe(series, 1000), inline=False)
@@ -65,10 +72,7 @@ def request_embed(req: BookRequest | Mapping[str, Any], *, heading: str = "") ->
         description=heading or None,
         colour=COLOUR,
     )
-    if data.get("author"):
-        embed.add_field(name="Author", value=safe(data["author"], 1000))
-    if data.get("narrator"):
-        embed.add_field(name="Narrator", value=safe(data["narrator"], 1000))
+    _people_and_year(embed, data.get("author"), data.get("narrator"))
     if data.get("status"):
         embed.add_field(name="Status", value=status_label(data["status"]), inline=False)
     if data.get("reason"):
@@ -85,12 +89,7 @@ def request_embed(req: BookRequest | Mapping[str, Any], *, heading: str = "") ->
 def library_embed(item: PlexItem, *, heading: str = "") -> discord.Embed:
     """A book of the Plex library mirror (no cover: Plex thumbs carry the token)."""
     embed = discord.Embed(title=safe(item.title, 200), description=heading or None, colour=COLOUR)
-    if item.author:
-        embed.add_field(name="Author", value=safe(item.author, 1000))
-    if item.narrator:
-        embed.add_field(name="Narrator", value=safe(item.narrator, 1000))
-    if item.year:
-        embed.add_field(name="Year", value=str(item.year))
+    _people_and_year(embed, item.author, item.narrator, item.year)
     if item.duration_ms:
         hours, minutes = divmod(item.duration_ms // 60000, 60)
         embed.add_field(name="Length", value=f"{hours} h {minutes:02d} min")
