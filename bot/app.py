@@ -17,11 +17,13 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.checks import in_home_guild
 from bot.config import Settings
 from bot.render import NO_PINGS
 from bot.runtime import Runtime
@@ -43,6 +45,15 @@ COGS: tuple[str, ...] = (
     "cogs.recommend",
 )
 TREE_HASH_KEY = "discord.tree_hash"
+PUBLIC_BOT_WARNING = (
+    "the bot is public: anyone can add it to their server (Earmark leaves such servers at "
+    "once). Turn off 'Public Bot' in the Developer Portal, under Bot."
+)
+NO_GUILDS = (
+    "error: no Discord server configured: set [discord] guild_ids in {path} (or "
+    "EARMARK_DISCORD_GUILD_IDS) to your server's id. In Discord: Settings > Advanced > "
+    "Developer Mode on, then right-click your server > Copy Server ID."
+)
 #: The event that wakes the notification worker (`cogs.notify` listens for it).
 OUTBOX_EVENT = "earmark_outbox"
 
@@ -78,6 +89,10 @@ class EarmarkBot(commands.Bot):
         """
         self.dispatch(OUTBOX_EVENT)
 
+    def is_home(self, guild_id: int | None) -> bool:
+        """One of the servers Earmark belongs to (`[discord] guild_ids`)."""
+        return in_home_guild(guild_id, self.settings.discord.guild_ids)
+
     async def setup_hook(self) -> None:
         if not self.runtime.is_open:
             await self.runtime.open()
@@ -87,28 +102,73 @@ class EarmarkBot(commands.Bot):
         for name in self._cog_names:
             await self.load_extension(name)
         await self.sync_tree()
+        await self._warn_if_public()
 
     async def sync_tree(self) -> list[str]:
-        """Sync commands to each configured guild (or globally); skip unchanged trees."""
-        guild_ids = self.settings.discord.guild_ids
-        targets: list[discord.Object | None] = (
-            [discord.Object(id=g) for g in guild_ids] if guild_ids else [None]
-        )
+        """Sync commands to each configured guild, never globally; skip unchanged trees.
+
+        Global commands would show in every server the bot is added to, so the
+        global list is kept empty (an older release synced there).
+        """
         synced: list[str] = []
-        for guild in targets:
-            if guild is not None:
-                self.tree.copy_global_to(guild=guild)
+        for guild_id in self.settings.discord.guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
             payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands(guild=guild)]
-            digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-            key = f"{TREE_HASH_KEY}.{guild.id if guild else 'global'}"
-            if await self.runtime.store.get(key) == digest:
-                log.info("command tree unchanged for %s; not syncing", key)
+            key = f"{TREE_HASH_KEY}.{guild_id}"
+            digest = await self._changed(key, payload)
+            if digest is None:
                 continue
             await self.tree.sync(guild=guild)
             await self.runtime.store.set(key, digest)
             synced.append(key)
-            log.info("synced %d commands to %s", len(payload), key)
+            log.info("synced %d commands to guild %s", len(payload), guild_id)
+        key = f"{TREE_HASH_KEY}.global"
+        digest = await self._changed(key, [])
+        if digest is not None and self.application_id is not None:
+            await self.http.bulk_upsert_global_commands(self.application_id, payload=[])
+            await self.runtime.store.set(key, digest)
+            synced.append(key)
+            log.info("cleared global commands: Earmark's commands live in its servers only")
         return synced
+
+    async def _changed(self, key: str, payload: list[dict[str, Any]]) -> str | None:
+        """The digest to store once `payload` is synced; None when it was synced before."""
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        if await self.runtime.store.get(key) == digest:
+            log.info("command tree unchanged for %s; not syncing", key)
+            return None
+        return digest
+
+    async def _warn_if_public(self) -> None:
+        """A public bot can be added to any server by anyone: say how to turn that off."""
+        try:
+            info = await self.application_info()
+        except discord.HTTPException as err:
+            log.info("could not read the application's settings: %s", err.status)
+            return
+        if info.bot_public:
+            log.warning(PUBLIC_BOT_WARNING)
+
+    async def on_ready(self) -> None:
+        """Leave every server that is not Earmark's (it may have been added while offline)."""
+        for guild in list(self.guilds):
+            await self._leave_if_foreign(guild, "found in")
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._leave_if_foreign(guild, "added to")
+
+    async def _leave_if_foreign(self, guild: discord.Guild, how: str) -> None:
+        if self.is_home(guild.id):
+            return
+        log.warning(
+            "Earmark was %s the server %s (%s), which is not in [discord] guild_ids: leaving it",
+            how, guild.name, guild.id,
+        )
+        try:
+            await guild.leave()
+        except discord.HTTPException as err:
+            log.error("could not leave the server %s: %s", guild.id, err)
 
     async def close(self) -> None:
         task = self._identity_task
@@ -173,5 +233,8 @@ def run_bot(settings: Settings) -> int:
             f"{settings.path} or EARMARK_DISCORD_TOKEN",
             file=sys.stderr,
         )
+        return 2
+    if not settings.discord.guild_ids:
+        print(NO_GUILDS.format(path=settings.path or "config.toml"), file=sys.stderr)
         return 2
     return asyncio.run(_serve(settings))

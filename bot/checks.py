@@ -57,9 +57,13 @@ def require_admin(interaction: discord.Interaction) -> None:
 
 
 def in_home_guild(guild_id: int | None, guild_ids: Iterable[int]) -> bool:
-    """The one guild rule: inside a server, and one of Earmark's own when configured."""
-    allowed = set(guild_ids)
-    return guild_id is not None and (not allowed or guild_id in allowed)
+    """The one guild rule: inside one of Earmark's own servers.
+
+    No configured server means no server, never every server: the bot refuses
+    to start without `[discord] guild_ids` (another server's admin could
+    otherwise take it over).
+    """
+    return guild_id is not None and guild_id in set(guild_ids)
 
 
 def require_home_guild(interaction: discord.Interaction) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.discord_check import discord_lines
 from bot.logs import setup_logging
 from bot.runtime import Runtime
 from core.catalog.errors import CatalogError
@@ -151,6 +152,11 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
         line(False, "plex server", str(err))
     except PlexError as err:
         line(False, "plex server", str(err))
+    for found in await discord_lines(runtime.settings):
+        if found.level == "warn":
+            print(f"warn {found.what}: {found.detail}", file=out)
+        else:
+            line(found.level == "ok", found.what, found.detail)
     try:
         results = await runtime.catalog.search("dune", limit=1)
         line(True, "audible catalog", f"{runtime.settings.catalog.region} ({len(results)} result)")

@@ -16,7 +16,7 @@ from core.plex import PlexUnauthorized, PlexUnavailable
 
 @pytest.mark.parametrize(
     ("guild_ids", "guild_id", "accepted"),
-    [((1,), 1, True), ((1,), 2, False), ((1,), None, False), ((), 7, True), ((), None, False)],
+    [((1,), 1, True), ((1,), 2, False), ((1,), None, False), ((), 7, False), ((), None, False)],
 )
 def test_interactions_only_from_configured_guilds(
     guild_ids: tuple[int, ...], guild_id: int | None, accepted: bool

@@ -145,7 +145,7 @@ def _identify(fake: FakeDiscord, conn: Connection, data: dict[str, Any]) -> Gate
         conn=conn,
     )
     fake.session = session
-    guilds = list(fake.guilds.values())
+    guilds = [g for g in fake.guilds.values() if fake.bot_user.id in g.members]
     ready: dict[str, Any] = {
         "v": 10,
         "user": fake.bot_user.payload() | {"verified": True, "mfa_enabled": False},

@@ -128,6 +128,8 @@ class FakeDiscord:
         self.channels: dict[int, FakeChannel] = {}
         self.messages: dict[int, FakeMessage] = {}
         self.closed_dms: set[int] = set()
+        self.bot_public = False  # the Developer Portal's "Public Bot" switch
+        self.left_guilds: list[int] = []  # guilds the bot left (DELETE /users/@me/guilds/{id})
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
@@ -379,6 +381,16 @@ class FakeDiscord:
         self._new_channel(guild, channel, GUILD_TEXT, None)
         self._dispatch("GUILD_CREATE", guild.payload(), INTENT_GUILDS)
         return guild
+
+    def remove_bot_from(self, guild_id: int) -> bool:
+        """The bot leaves a guild (as Discord does on DELETE /users/@me/guilds/{id})."""
+        guild = self.guilds.get(guild_id)
+        if guild is None or self.bot_user.id not in guild.members:
+            return False
+        del guild.members[self.bot_user.id]
+        self.left_guilds.append(guild_id)
+        self._dispatch("GUILD_DELETE", {"id": str(guild_id)}, INTENT_GUILDS)
+        return True
 
     def _new_channel(
         self, guild: FakeGuild, name: str, ctype: int, parent: FakeChannel | None

@@ -130,6 +130,7 @@ class RestApi:
             ("GET", "/users/@me", self.get_me),
             ("GET", "/users/{user_id}", self.get_user),
             ("POST", "/users/@me/channels", self.open_dm),
+            ("DELETE", "/users/@me/guilds/{guild_id}", self.leave_guild),
             ("GET", "/oauth2/applications/@me", self.get_application),
             ("GET", "/applications/@me", self.get_application),
             ("GET", "/gateway", self.get_gateway),
@@ -227,6 +228,12 @@ class RestApi:
             raise unknown("User", 10013)
         return json_response(user.payload())
 
+    async def leave_guild(self, request: web.Request) -> web.Response:
+        """The bot leaves a guild: 204, then GUILD_DELETE on the gateway."""
+        if not self.fake.remove_bot_from(int(request.match_info["guild_id"])):
+            raise unknown("Guild", 10004)
+        return web.Response(status=204)
+
     async def get_application(self, request: web.Request) -> web.Response:
         """The bot's application."""
         fake = self.fake
@@ -238,7 +245,7 @@ class RestApi:
                 "description": "",
                 "summary": "",
                 "type": None,
-                "bot_public": False,
+                "bot_public": fake.bot_public,
                 "bot_require_code_grant": False,
                 "verify_key": "0" * 64,
                 "flags": 0,
