@@ -16,7 +16,16 @@ class CatalogError(Exception):
 
 
 class CatalogUnavailable(CatalogError):
-    """The catalog could not answer now (connection, timeout, 5xx, 429): try later."""
+    """The catalog could not answer now (connection, timeout, 5xx, 429): try later.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
 
 
 class CatalogBadResponse(CatalogError):

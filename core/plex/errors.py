@@ -55,7 +55,16 @@ class PlexNotFound(PlexError):
 
 
 class PlexUnavailable(PlexError):
-    """Connection refused, DNS, TLS, timeout or a 5xx: worth retrying later."""
+    """Connection refused, DNS, TLS, timeout, 408, 429 or a 5xx: worth retrying later.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
 
 
 class PlexBadResponse(PlexError):
