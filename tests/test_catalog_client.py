@@ -17,7 +17,9 @@ from core.catalog.errors import (
     CatalogNotFound,
     CatalogUnavailable,
 )
+from core.retry import NO_RETRY
 from tests.fakes.catalog import FakeAudible
+from tests.fakes.retry import QUICK_RETRY
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ async def fake() -> AsyncIterator[FakeAudible]:
 
 @pytest.fixture
 async def catalog(fake: FakeAudible) -> AsyncIterator[AudibleCatalog]:
-    async with AudibleCatalog(base_url=fake.url, timeout=1.0) as client:
+    async with AudibleCatalog(base_url=fake.url, timeout=1.0, retry=QUICK_RETRY) as client:
         yield client
 
 
@@ -230,7 +232,7 @@ async def test_malformed_product_is_bad_response(
 
 async def test_timeout_is_unavailable(fake: FakeAudible) -> None:
     fake.delay = 2.0
-    async with AudibleCatalog(base_url=fake.url, timeout=0.2) as catalog:
+    async with AudibleCatalog(base_url=fake.url, timeout=0.2, retry=NO_RETRY) as catalog:
         started = time.monotonic()
         with pytest.raises(CatalogUnavailable) as info:
             await catalog.search("dune")
@@ -240,7 +242,7 @@ async def test_timeout_is_unavailable(fake: FakeAudible) -> None:
 
 async def test_hanging_catalog_times_out(fake: FakeAudible) -> None:
     fake.hang = True
-    async with AudibleCatalog(base_url=fake.url, timeout=0.2) as catalog:
+    async with AudibleCatalog(base_url=fake.url, timeout=0.2, retry=NO_RETRY) as catalog:
         started = time.monotonic()
         with pytest.raises(CatalogUnavailable):
             await catalog.product("B08G9PRS1K")
@@ -251,7 +253,8 @@ async def test_connection_refused_is_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with AudibleCatalog(base_url=f"http://127.0.0.1:{port}", timeout=1.0) as catalog:
+    url = f"http://127.0.0.1:{port}"
+    async with AudibleCatalog(base_url=url, timeout=1.0, retry=QUICK_RETRY) as catalog:
         with pytest.raises(CatalogUnavailable) as info:
             await catalog.search("dune")
     assert isinstance(info.value.__cause__, aiohttp.ClientError)

@@ -21,6 +21,7 @@ from core.plex import (
     PlexUnavailable,
 )
 from tests.fakes.plex import FakePlex
+from tests.fakes.retry import QUICK_RETRY
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -384,7 +385,9 @@ async def test_unauthorized_token_raises_and_keeps_data(
 async def test_unreachable_server_is_unavailable(session: aiohttp.ClientSession) -> None:
     async with FakePlex() as pms:
         url = pms.url
-    server = PlexServer(url, "t" * 20, session=session, client_identifier="x", timeout=1.0)
+    server = PlexServer(
+        url, "t" * 20, session=session, client_identifier="x", timeout=1.0, retry=QUICK_RETRY
+    )
 
     class Source:
         async def connect(self) -> tuple[PlexServer, str]:
