@@ -170,6 +170,35 @@ async def test_failed_scan_deletes_nothing(
     assert await PlexItem.all().count() == 5  # nothing removed
 
 
+async def test_one_transient_500_on_page_7_of_50_does_not_fail_the_scan(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    pms.make_synthetic(500, seed=5)
+    scans = service(pms, session, page_size=10, folder_page_size=10_000)
+    fault = pms.fail_page(60, 500, listing="9")  # page 7 of the 50 album pages
+    summary = await scans.run("full")
+    assert fault.served == 1
+    assert summary.complete and (summary.total, summary.new) == (500, 500)
+    assert await PlexItem.all().count() == 500
+    albums = [r for r in pms.requests if r.query.get("type") == "9"]
+    assert len(albums) == 51  # 50 pages, page 7 twice
+
+
+async def test_a_persistent_500_fails_the_scan_after_retries_and_deletes_nothing(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    pms.make_synthetic(50, seed=6)
+    scans = service(pms, session, page_size=10, folder_page_size=10_000)
+    await scans.run("full")
+    for key in list(pms.albums)[:5]:  # a complete scan would remove these
+        pms.remove_album(key)
+    fault = pms.fail_page(30, 500, times=None, listing="9")
+    with pytest.raises(PlexUnavailable):
+        await scans.run("full")
+    assert fault.served == QUICK_RETRY.attempts > 1
+    assert await PlexItem.all().count() == 50
+
+
 async def test_scan_without_totals_still_completes_and_removes(
     pms: FakePlex, session: aiohttp.ClientSession
 ) -> None:
