@@ -86,13 +86,14 @@ async def retry_call(
     policy: RetryPolicy,
     *,
     transient: Callable[[Exception], bool],
-    retry_after: Callable[[Exception], float | None] = lambda err: None,
 ) -> T:
     """``await call()``, again after a transient failure while the policy allows.
 
-    The last failure propagates unchanged, so callers keep catching their own
-    service's exception tree. Errors are logged as they are: the choke points
-    build messages that name the request and never hold a secret.
+    A failure's ``retry_after`` attribute (seconds, the server's wish) is
+    honoured within the policy's caps. The last failure propagates unchanged,
+    so callers keep catching their own service's exception tree. Errors are
+    logged as they are: the choke points build messages that name the request
+    and never hold a secret.
     """
     waited = 0.0
     for attempt in range(1, policy.attempts + 1):
@@ -101,7 +102,7 @@ async def retry_call(
         except Exception as err:
             if attempt >= policy.attempts or not transient(err):
                 raise
-            delay = policy.delay(attempt, retry_after(err))
+            delay = policy.delay(attempt, getattr(err, "retry_after", None))
             remaining = policy.max_wait - waited
             if delay > remaining:
                 if remaining <= 0:

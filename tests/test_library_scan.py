@@ -346,7 +346,8 @@ async def test_scan_matches_open_requests_and_queues_one_dm_per_person(
     assert (await BookRequest.get(id=other.id)).status == RequestStatus.PENDING
     assert (await BookRequest.get(id=denied.id)).status == RequestStatus.DENIED
     notes = await Notification.filter(request_id=wanted.id).order_by("user_id")
-    assert [(n.user_id, n.kind) for n in notes] == [(1, "available"), (2, "available")]
+    people = [(n.user_id, n.kind) for n in notes]  # type: ignore[attr-defined]
+    assert people == [(1, "available"), (2, "available")]
     # a later full scan does not announce it again
     summary = await scans.run("full")
     assert summary.matched_requests == 0
@@ -423,7 +424,7 @@ async def test_unreachable_server_is_unavailable(session: aiohttp.ClientSession)
             return server, "1"
 
     with pytest.raises(PlexUnavailable):
-        await ScanService(Source()).run("full")  # type: ignore[arg-type]
+        await ScanService(Source()).run("full")
 
 
 async def test_library_index_with_a_deadline_does_not_wait_for_a_cold_build(
@@ -439,7 +440,7 @@ async def test_library_index_with_a_deadline_does_not_wait_for_a_cold_build(
         await release.wait()
         return await real_build()
 
-    scans._build_index = gated_build  # type: ignore[method-assign]
+    scans._build_index = gated_build  # type: ignore[method-assign, assignment]
     assert await scans.library_index(wait=0.05) is None  # not ready: no answer, no wait
     assert await scans.library_index(wait=0.05) is None  # the same build is still running
     release.set()

@@ -47,23 +47,29 @@ def test_a_policy_must_try_at_least_once() -> None:
 
 
 class Flaky(Exception):
-    pass
+    retry_after = 60.0  # the server asks for a minute
+
+
+class AlwaysFails:
+    """A call that raises ``error`` every time and counts how often it was made."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls = 0
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        raise self.error
 
 
 async def test_total_wait_is_bounded_whatever_the_server_asks() -> None:
     sleeps = SleepLog()
     policy = RetryPolicy(attempts=10, base_delay=1.0, max_delay=4.0, max_wait=9.0, sleep=sleeps)
-    calls = 0
-
-    async def always_fails() -> None:
-        nonlocal calls
-        calls += 1
-        raise Flaky("503")
-
+    call = AlwaysFails(Flaky("503"))
     with pytest.raises(Flaky):
-        await retry_call(always_fails, policy, transient=lambda e: True, retry_after=lambda e: 60.0)
+        await retry_call(call, policy, transient=lambda e: True)
     assert sleeps.waits == [4.0, 4.0, 1.0]  # capped per wait, then by the total
-    assert calls == 4
+    assert call.calls == 4
 
 
 async def test_default_bound_is_what_the_docstring_says() -> None:
@@ -73,16 +79,10 @@ async def test_default_bound_is_what_the_docstring_says() -> None:
 
 async def test_a_permanent_error_propagates_at_once() -> None:
     sleeps = SleepLog()
-    calls = 0
-
-    async def refused() -> None:
-        nonlocal calls
-        calls += 1
-        raise PermissionError("401")
-
+    call = AlwaysFails(PermissionError("401"))
     with pytest.raises(PermissionError):
-        await retry_call(refused, sleeps.policy(), transient=lambda e: isinstance(e, Flaky))
-    assert calls == 1 and sleeps.waits == []
+        await retry_call(call, sleeps.policy(), transient=lambda e: isinstance(e, Flaky))
+    assert call.calls == 1 and sleeps.waits == []
 
 
 # -- the async-closing base ---------------------------------------------------------------

@@ -145,7 +145,7 @@ class AudibleCatalog(SessionOwner):
     async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         """The one place that talks HTTP: the JSON object, or CatalogError after the last retry."""
         send = partial(self._send, path, params)
-        return await retry_call(send, self._retry, transient=_transient, retry_after=_retry_after)
+        return await retry_call(send, self._retry, transient=_transient)
 
     async def _send(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         """One GET: timeout, transport errors and statuses mapped onto the tree."""
@@ -175,9 +175,9 @@ class AudibleCatalog(SessionOwner):
             if status == 404:
                 raise CatalogNotFound(message, status=status)
             if status == 429 or status >= 500:
-                raise CatalogUnavailable(
-                    message, status=status, retry_after=parse_retry_after(retry_after)
-                )
+                unavailable = CatalogUnavailable(message, status=status)
+                unavailable.retry_after = parse_retry_after(retry_after)
+                raise unavailable
             raise CatalogError(message, status=status)
         try:
             data = json.loads(body)
@@ -196,10 +196,6 @@ class AudibleCatalog(SessionOwner):
 def _transient(err: Exception) -> bool:
     """Worth asking again: Audible or the network failed, not the question."""
     return isinstance(err, CatalogUnavailable) and not isinstance(err.__cause__, SessionClosed)
-
-
-def _retry_after(err: Exception) -> float | None:
-    return err.retry_after if isinstance(err, CatalogUnavailable) else None
 
 
 def _error_message(body: bytes) -> str | None:

@@ -60,11 +60,7 @@ class PlexUnavailable(PlexError):
     ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
     """
 
-    def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
+    retry_after: float | None = None
 
 
 class PlexBadResponse(PlexError):

@@ -116,7 +116,7 @@ class PlexHTTP(SessionOwner):
             self._send, method, path, headers=headers, params=params, parse=parse, what=what
         )
         policy = self.retry if method.upper() in IDEMPOTENT else NO_RETRY
-        return await retry_call(send, policy, transient=_transient, retry_after=_retry_after)
+        return await retry_call(send, policy, transient=_transient)
 
     async def _send(
         self,
@@ -168,12 +168,8 @@ def _transient(err: Exception) -> bool:
     return isinstance(err, PlexUnavailable) and not isinstance(err.__cause__, SessionClosed)
 
 
-def _retry_after(err: Exception) -> float | None:
-    return err.retry_after if isinstance(err, PlexUnavailable) else None
-
-
 def _status_error(
-    status: int, service: str, what: str, retry_after: str | None = None
+    status: int, service: str, what: str, retry_after_header: str | None = None
 ) -> PlexError:
     """Map an HTTP status to the exception tree (the body of an error is never parsed)."""
     if status in (401, 403):
@@ -181,9 +177,7 @@ def _status_error(
     if status == 404:
         return PlexNotFound(f"{service} has no such resource (404): {what}", status=status)
     if status >= 500 or status in (408, 429):
-        return PlexUnavailable(
-            f"{service} failed ({status}): {what}",
-            status=status,
-            retry_after=parse_retry_after(retry_after),
-        )
+        unavailable = PlexUnavailable(f"{service} failed ({status}): {what}", status=status)
+        unavailable.retry_after = parse_retry_after(retry_after_header)
+        return unavailable
     return PlexError(f"{service} answered {status}: {what}", status=status)

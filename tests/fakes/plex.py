@@ -56,13 +56,14 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from functools import partial
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 from aiohttp import web
 
+from core.aio import AsyncClosing
 from core.plex.server import PlexServer
 from core.plex.tv import PlexTV
 from tests.fakes.retry import QUICK_RETRY
@@ -526,7 +527,7 @@ def synthetic_albums(
 # -- base server ---------------------------------------------------------------------
 
 
-class _FakeServer:
+class _FakeServer(AsyncClosing):
     """aiohttp app on 127.0.0.1 with request logging and a per-request delay."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -574,15 +575,10 @@ class _FakeServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> Self:
+    async def open(self) -> Self:
         return await self.start()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
         await self.stop()
 
 
@@ -614,6 +610,12 @@ _SORT_FIELDS = {
     "userRating": "user_rating",
     "artist.titleSort": "author",
 }
+
+
+def _sort_key(attr: str, album: FakeAlbum) -> Any:
+    """Names sort case-blind, numbers with None as 0 (as PMS does)."""
+    value = getattr(album, attr)
+    return value.casefold() if attr in ("title", "author") else (value or 0)
 
 
 class FakePlex(_FakeServer):
@@ -1053,14 +1055,7 @@ class FakePlex(_FakeServer):
                 attr = _SORT_FIELDS.get(name)
                 if attr is None:
                     return None
-                albums.sort(
-                    key=lambda a, attr=attr: (
-                        (getattr(a, attr) or 0)
-                        if attr not in ("title", "author")
-                        else getattr(a, attr).casefold()
-                    ),
-                    reverse=direction == "desc",
-                )
+                albums.sort(key=partial(_sort_key, attr), reverse=direction == "desc")
         return albums
 
     @staticmethod
