@@ -12,6 +12,7 @@ from core.catalog.cache import CachedCatalog, normalise_query
 from core.catalog.client import AudibleCatalog
 from core.catalog.errors import CatalogUnavailable
 from core.catalog.models import CatalogBook
+from core.retry import NO_RETRY
 from tests.fakes.catalog import FakeAudible
 
 DEADLINE = 0.2
@@ -39,7 +40,8 @@ async def fake() -> AsyncIterator[FakeAudible]:
 
 @pytest.fixture
 async def catalog(fake: FakeAudible) -> AsyncIterator[AudibleCatalog]:
-    async with AudibleCatalog(base_url=fake.url, timeout=2.0) as client:
+    # One request per call: these tests count round trips of the cache, not retries.
+    async with AudibleCatalog(base_url=fake.url, timeout=2.0, retry=NO_RETRY) as client:
         yield client
 
 

@@ -17,7 +17,9 @@ from core.catalog.errors import (
     CatalogNotFound,
     CatalogUnavailable,
 )
+from core.retry import DEFAULT_RETRY, NO_RETRY
 from tests.fakes.catalog import FakeAudible
+from tests.fakes.retry import QUICK_RETRY, SleepLog
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ async def fake() -> AsyncIterator[FakeAudible]:
 
 @pytest.fixture
 async def catalog(fake: FakeAudible) -> AsyncIterator[AudibleCatalog]:
-    async with AudibleCatalog(base_url=fake.url, timeout=1.0) as client:
+    async with AudibleCatalog(base_url=fake.url, timeout=1.0, retry=QUICK_RETRY) as client:
         yield client
 
 
@@ -230,7 +232,7 @@ async def test_malformed_product_is_bad_response(
 
 async def test_timeout_is_unavailable(fake: FakeAudible) -> None:
     fake.delay = 2.0
-    async with AudibleCatalog(base_url=fake.url, timeout=0.2) as catalog:
+    async with AudibleCatalog(base_url=fake.url, timeout=0.2, retry=NO_RETRY) as catalog:
         started = time.monotonic()
         with pytest.raises(CatalogUnavailable) as info:
             await catalog.search("dune")
@@ -240,7 +242,7 @@ async def test_timeout_is_unavailable(fake: FakeAudible) -> None:
 
 async def test_hanging_catalog_times_out(fake: FakeAudible) -> None:
     fake.hang = True
-    async with AudibleCatalog(base_url=fake.url, timeout=0.2) as catalog:
+    async with AudibleCatalog(base_url=fake.url, timeout=0.2, retry=NO_RETRY) as catalog:
         started = time.monotonic()
         with pytest.raises(CatalogUnavailable):
             await catalog.product("B08G9PRS1K")
@@ -251,10 +253,85 @@ async def test_connection_refused_is_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with AudibleCatalog(base_url=f"http://127.0.0.1:{port}", timeout=1.0) as catalog:
+    url = f"http://127.0.0.1:{port}"
+    async with AudibleCatalog(base_url=url, timeout=1.0, retry=QUICK_RETRY) as catalog:
         with pytest.raises(CatalogUnavailable) as info:
             await catalog.search("dune")
     assert isinstance(info.value.__cause__, aiohttp.ClientError)
+
+
+# -- retries ------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeps() -> SleepLog:
+    return SleepLog()
+
+
+@pytest.fixture
+async def patient(fake: FakeAudible, sleeps: SleepLog) -> AsyncIterator[AudibleCatalog]:
+    """The production retry policy, with its waits recorded instead of slept."""
+    async with AudibleCatalog(base_url=fake.url, timeout=0.5, retry=sleeps.policy()) as client:
+        yield client
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+async def test_a_transient_failure_once_is_retried(
+    fake: FakeAudible, patient: AudibleCatalog, sleeps: SleepLog, status: int
+) -> None:
+    fake.fail_next(status)
+    assert [b.asin for b in await patient.search("project hail mary")] == ["B08G9PRS1K"]
+    assert len(fake.requests) == 2
+    assert sleeps.waits == [DEFAULT_RETRY.base_delay]
+
+
+async def test_429_retry_after_is_honoured(
+    fake: FakeAudible, patient: AudibleCatalog, sleeps: SleepLog
+) -> None:
+    fake.fail_next(429, retry_after="1")
+    assert await patient.product("B08G9PRS1K") is not None
+    assert sleeps.waits == [1.0]
+
+
+async def test_a_timeout_once_is_retried(
+    fake: FakeAudible, patient: AudibleCatalog, sleeps: SleepLog
+) -> None:
+    fake.stall_next(1.0)
+    assert await patient.product("B08G9PRS1K") is not None
+    assert len(fake.requests) == 2 and len(sleeps.waits) == 1
+
+
+async def test_a_persistent_failure_gives_up_within_the_bound(
+    fake: FakeAudible, patient: AudibleCatalog, sleeps: SleepLog
+) -> None:
+    fake.fail_next(503, times=10, retry_after="120")
+    with pytest.raises(CatalogUnavailable) as info:
+        await patient.search("dune")
+    assert info.value.status == 503
+    assert len(fake.requests) == DEFAULT_RETRY.attempts
+    assert sum(sleeps.waits) <= DEFAULT_RETRY.max_wait
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+async def test_refusals_are_not_retried(
+    fake: FakeAudible, patient: AudibleCatalog, sleeps: SleepLog, status: int
+) -> None:
+    fake.fail_status = status
+    with pytest.raises(CatalogError):
+        await patient.search("dune")
+    assert len(fake.requests) == 1 and sleeps.waits == []
+
+
+async def test_a_closed_shared_session_is_unavailable_at_once(
+    fake: FakeAudible, sleeps: SleepLog
+) -> None:
+    session = aiohttp.ClientSession()
+    await session.close()
+    catalog = AudibleCatalog(session=session, base_url=fake.url, retry=sleeps.policy())
+    with pytest.raises(CatalogUnavailable, match="session is closed"):
+        await catalog.search("dune")
+    assert fake.requests == [] and sleeps.waits == []
+    assert catalog._session is session  # never replaced behind the caller's back
 
 
 # -- configuration and lifecycle ------------------------------------------

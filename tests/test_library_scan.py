@@ -21,6 +21,7 @@ from core.plex import (
     PlexUnavailable,
 )
 from tests.fakes.plex import FakePlex
+from tests.fakes.retry import QUICK_RETRY
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -167,6 +168,35 @@ async def test_failed_scan_deletes_nothing(
     with pytest.raises(error):
         await scans.run("full")
     assert await PlexItem.all().count() == 5  # nothing removed
+
+
+async def test_one_transient_500_on_page_7_of_50_does_not_fail_the_scan(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    pms.make_synthetic(500, seed=5)
+    scans = service(pms, session, page_size=10, folder_page_size=10_000)
+    fault = pms.fail_page(60, 500, listing="9")  # page 7 of the 50 album pages
+    summary = await scans.run("full")
+    assert fault.served == 1
+    assert summary.complete and (summary.total, summary.new) == (500, 500)
+    assert await PlexItem.all().count() == 500
+    albums = [r for r in pms.requests if r.query.get("type") == "9"]
+    assert len(albums) == 51  # 50 pages, page 7 twice
+
+
+async def test_a_persistent_500_fails_the_scan_after_retries_and_deletes_nothing(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    pms.make_synthetic(50, seed=6)
+    scans = service(pms, session, page_size=10, folder_page_size=10_000)
+    await scans.run("full")
+    for key in list(pms.albums)[:5]:  # a complete scan would remove these
+        pms.remove_album(key)
+    fault = pms.fail_page(30, 500, times=None, listing="9")
+    with pytest.raises(PlexUnavailable):
+        await scans.run("full")
+    assert fault.served == QUICK_RETRY.attempts > 1
+    assert await PlexItem.all().count() == 50
 
 
 async def test_scan_without_totals_still_completes_and_removes(
@@ -316,7 +346,8 @@ async def test_scan_matches_open_requests_and_queues_one_dm_per_person(
     assert (await BookRequest.get(id=other.id)).status == RequestStatus.PENDING
     assert (await BookRequest.get(id=denied.id)).status == RequestStatus.DENIED
     notes = await Notification.filter(request_id=wanted.id).order_by("user_id")
-    assert [(n.user_id, n.kind) for n in notes] == [(1, "available"), (2, "available")]
+    people = [(n.user_id, n.kind) for n in notes]  # type: ignore[attr-defined]
+    assert people == [(1, "available"), (2, "available")]
     # a later full scan does not announce it again
     summary = await scans.run("full")
     assert summary.matched_requests == 0
@@ -384,14 +415,16 @@ async def test_unauthorized_token_raises_and_keeps_data(
 async def test_unreachable_server_is_unavailable(session: aiohttp.ClientSession) -> None:
     async with FakePlex() as pms:
         url = pms.url
-    server = PlexServer(url, "t" * 20, session=session, client_identifier="x", timeout=1.0)
+    server = PlexServer(
+        url, "t" * 20, session=session, client_identifier="x", timeout=1.0, retry=QUICK_RETRY
+    )
 
     class Source:
         async def connect(self) -> tuple[PlexServer, str]:
             return server, "1"
 
     with pytest.raises(PlexUnavailable):
-        await ScanService(Source()).run("full")  # type: ignore[arg-type]
+        await ScanService(Source()).run("full")
 
 
 async def test_library_index_with_a_deadline_does_not_wait_for_a_cold_build(
@@ -407,7 +440,7 @@ async def test_library_index_with_a_deadline_does_not_wait_for_a_cold_build(
         await release.wait()
         return await real_build()
 
-    scans._build_index = gated_build  # type: ignore[method-assign]
+    scans._build_index = gated_build  # type: ignore[method-assign, assignment]
     assert await scans.library_index(wait=0.05) is None  # not ready: no answer, no wait
     assert await scans.library_index(wait=0.05) is None  # the same build is still running
     release.set()

@@ -22,6 +22,7 @@ from core.plex import (
     PlexUnavailable,
 )
 from tests.fakes.plex import TEST_CLIENT_ID, UNAUTHORIZED_HTML, FakePlex
+from tests.fakes.retry import QUICK_RETRY
 
 TOKEN = "sys-token-SECRET-4242"
 
@@ -468,7 +469,8 @@ async def test_connection_refused_is_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with PlexServer(f"http://127.0.0.1:{port}", TOKEN, client_identifier="t") as server:
+    url = f"http://127.0.0.1:{port}"
+    async with PlexServer(url, TOKEN, client_identifier="t", retry=QUICK_RETRY) as server:
         with pytest.raises(PlexUnavailable) as caught:
             await server.identity()
     assert caught.value.status is None

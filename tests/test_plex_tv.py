@@ -142,9 +142,9 @@ async def test_no_token_in_logs_or_errors(
         errors.append(caught.value)
     fake_tv.delay = 0.5
     async with fake_tv.client(timeout=0.05) as slow:
-        with pytest.raises(PlexError) as caught:
+        with pytest.raises(PlexError) as timed_out:
             await slow.account(USER_TOKEN)
-        errors.append(caught.value)
+        errors.append(timed_out.value)
     assert any(r.name.startswith("core.plex") for r in caplog.records)
     for secret in (USER_TOKEN, "server-access-token-SECRET"):
         assert all(secret not in r.getMessage() for r in caplog.records)

@@ -3,7 +3,9 @@
 Shaped like python-wled: an optional injected ``aiohttp.ClientSession`` (the
 bot shares one; we close only a session we opened), ``asyncio.timeout`` around
 every call, and one request choke point, ``_get``, that maps every transport
-and HTTP failure onto the ``core.catalog.errors`` tree with ``raise ... from``.
+and HTTP failure onto the ``core.catalog.errors`` tree with ``raise ... from``
+and sends a call again after a transient failure (connection, timeout, 429,
+5xx) under the client's ``RetryPolicy``, whose bound ``core.retry`` states.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Self
+from functools import partial
+from typing import Any
 
 import aiohttp
 
+from core.aio import SessionClosed, SessionOwner
 from core.catalog.errors import (
     CatalogBadResponse,
     CatalogError,
@@ -26,6 +29,7 @@ from core.catalog.errors import (
     CatalogUnavailable,
 )
 from core.catalog.models import CatalogBook, parse_product
+from core.retry import DEFAULT_RETRY, RetryPolicy, parse_retry_after, retry_call
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ def base_url_for(region: str) -> str:
         raise ValueError(f"unknown Audible region {region!r} (known: {known})") from None
 
 
-class AudibleCatalog:
+class AudibleCatalog(SessionOwner):
     """Search and look up audiobooks in one Audible marketplace."""
 
     def __init__(
@@ -73,13 +77,14 @@ class AudibleCatalog:
         region: str = "us",
         base_url: str | None = None,
         timeout: float = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
+        super().__init__(session)
         # Resolve the region even with a base_url so a typo in config fails early.
         default_url = base_url_for(region)
         self._base_url = (base_url or default_url).rstrip("/")
-        self._session = session
-        self._own_session = False
         self._timeout = timeout
+        self._retry = retry
 
     @property
     def base_url(self) -> str:
@@ -138,18 +143,21 @@ class AudibleCatalog:
         return parse_product(product)
 
     async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """The one place that talks HTTP: returns the JSON object or raises CatalogError."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-            self._own_session = True
+        """The one place that talks HTTP: the JSON object, or CatalogError after the last retry."""
+        send = partial(self._send, path, params)
+        return await retry_call(send, self._retry, transient=_transient)
+
+    async def _send(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """One GET: timeout, transport errors and statuses mapped onto the tree."""
         url = self._base_url + path
         started = time.monotonic()
         try:
             async with (
                 asyncio.timeout(self._timeout),
-                self._session.get(url, params=params, headers=_HEADERS) as response,
+                self._http_session().get(url, params=params, headers=_HEADERS) as response,
             ):
                 status = response.status
+                retry_after = response.headers.get("Retry-After")
                 body = await response.read()
         except TimeoutError as err:
             raise CatalogUnavailable(
@@ -167,7 +175,9 @@ class AudibleCatalog:
             if status == 404:
                 raise CatalogNotFound(message, status=status)
             if status == 429 or status >= 500:
-                raise CatalogUnavailable(message, status=status)
+                unavailable = CatalogUnavailable(message, status=status)
+                unavailable.retry_after = parse_retry_after(retry_after)
+                raise unavailable
             raise CatalogError(message, status=status)
         try:
             data = json.loads(body)
@@ -182,24 +192,10 @@ class AudibleCatalog:
             )
         return data
 
-    async def close(self) -> None:
-        """Close the session if this client opened it; an injected one stays open."""
-        if self._own_session and self._session is not None:
-            await self._session.close()
-        if self._own_session:
-            self._session = None
-            self._own_session = False
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+def _transient(err: Exception) -> bool:
+    """Worth asking again: Audible or the network failed, not the question."""
+    return isinstance(err, CatalogUnavailable) and not isinstance(err.__cause__, SessionClosed)
 
 
 def _error_message(body: bytes) -> str | None:

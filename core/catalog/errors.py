@@ -16,7 +16,12 @@ class CatalogError(Exception):
 
 
 class CatalogUnavailable(CatalogError):
-    """The catalog could not answer now (connection, timeout, 5xx, 429): try later."""
+    """The catalog could not answer now (connection, timeout, 5xx, 429): try later.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    retry_after: float | None = None
 
 
 class CatalogBadResponse(CatalogError):

@@ -55,7 +55,12 @@ class PlexNotFound(PlexError):
 
 
 class PlexUnavailable(PlexError):
-    """Connection refused, DNS, TLS, timeout or a 5xx: worth retrying later."""
+    """Connection refused, DNS, TLS, timeout, 408, 429 or a 5xx: worth retrying later.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    retry_after: float | None = None
 
 
 class PlexBadResponse(PlexError):

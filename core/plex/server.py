@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 
+from core.aio import AsyncClosing
 from core.plex.errors import PlexBadResponse, PlexNotFound
 from core.plex.http import DEFAULT_TIMEOUT, ParamValue, PlexHTTP, PlexResponse
 from core.plex.models import AlbumPage, FolderPage, PlexAudiobook, PlexIdentity, PlexLibrary
@@ -30,6 +30,7 @@ from core.plex.parse import (
     parse_identity,
     parse_libraries,
 )
+from core.retry import DEFAULT_RETRY, RetryPolicy
 
 __all__ = ["ALBUM_TYPE", "TRACK_TYPE", "PlexServer"]
 
@@ -46,7 +47,7 @@ def _seg(value: str | int) -> str:
     return quote(str(value), safe="")
 
 
-class PlexServer:
+class PlexServer(AsyncClosing):
     """One PMS reached with one token (the system token, or a user's server access token)."""
 
     def __init__(
@@ -58,6 +59,7 @@ class PlexServer:
         client_identifier: str,
         product: str = "Earmark",
         timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         self._token = token
         self._http = PlexHTTP(
@@ -67,23 +69,13 @@ class PlexServer:
             product=product,
             session=session,
             timeout=timeout,
+            retry=retry,
         )
 
     @property
     def url(self) -> str:
         """The server's base URL without a trailing slash."""
         return self._http.base_url
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Release the HTTP session if this client created it."""

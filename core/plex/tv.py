@@ -9,22 +9,22 @@ that the account may use the server and yields the token to use with it.
 from __future__ import annotations
 
 import logging
-from types import TracebackType
-from typing import Self
 from urllib.parse import quote, urlencode
 
 import aiohttp
 
+from core.aio import AsyncClosing
 from core.plex.http import DEFAULT_TIMEOUT, PlexHTTP
 from core.plex.models import PlexAccount, PlexPin, PlexResource
 from core.plex.parse import parse_account, parse_pin, parse_resources
+from core.retry import DEFAULT_RETRY, RetryPolicy
 
 __all__ = ["PlexTV"]
 
 log = logging.getLogger(__name__)
 
 
-class PlexTV:
+class PlexTV(AsyncClosing):
     """plex.tv with a stable client identifier (plex.tv ties PINs and devices to it)."""
 
     def __init__(
@@ -36,6 +36,7 @@ class PlexTV:
         tv_url: str = "https://plex.tv",
         app_url: str = "https://app.plex.tv",
         timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         self.client_identifier = client_identifier
         self.product = product
@@ -47,18 +48,8 @@ class PlexTV:
             product=product,
             session=session,
             timeout=timeout,
+            retry=retry,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Release the HTTP session if this client created it."""

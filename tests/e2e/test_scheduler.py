@@ -99,7 +99,8 @@ async def test_survives_plex_errors_and_bugs(
 
     world.pms.fail_at_start = {0: 500}
     failures = stats.failures
-    await eventually(lambda: stats.failures >= failures + 2, what="failing polls")
+    # each failing poll first retries Plex (core.retry: 0.5 s + 1 s of waits)
+    await eventually(lambda: stats.failures >= failures + 2, timeout=10, what="failing polls")
     assert "500" in (stats.last_error or "") or "unavailable" in (stats.last_error or "").lower()
     world.pms.fail_at_start = {}
 

@@ -5,7 +5,10 @@ Products come from the real captured product JSONs in
 Knobs let a test make the catalog slow (``delay``, seconds per request), hang
 (``hang``: no answer until the fake closes), fail (``fail_status``, e.g. 503)
 or talk garbage (``malformed``: True for a truncated JSON body, or the exact
-bytes to send); ``requests`` records every request so tests can count round
+bytes to send); those hold for every request. Transient faults are queued
+and each spends itself on one request: ``fail_next(status, times=,
+retry_after=)`` and ``stall_next(seconds)`` (an answer late enough for a
+client timeout). ``requests`` records every request so tests can count round
 trips (the cache's whole point).
 
 Usage::
@@ -106,6 +109,8 @@ class FakeAudible:
         self.fail_status: int | None = None
         # True: a truncated JSON body; bytes: exactly that body (for wrong shapes).
         self.malformed: bool | bytes = False
+        # One-shot faults, oldest first: (status or None, Retry-After, seconds to stall).
+        self.next_faults: list[tuple[int | None, str | None, float]] = []
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -189,6 +194,14 @@ class FakeAudible:
                     haystack |= _words(person["name"])
         return wanted <= haystack
 
+    def fail_next(self, status: int, *, times: int = 1, retry_after: str | None = None) -> None:
+        """The next ``times`` requests get ``status`` (with ``Retry-After`` when given)."""
+        self.next_faults += [(status, retry_after, 0.0)] * times
+
+    def stall_next(self, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` requests are answered only after ``seconds``."""
+        self.next_faults += [(None, None, seconds)] * times
+
     # -- HTTP -----------------------------------------------------------
 
     async def _gate(self, request: web.Request) -> web.Response | None:
@@ -204,11 +217,14 @@ class FakeAudible:
         if self.hang:
             await self._closing.wait()
             return web.Response(status=503, text="shutting down")
-        if self.delay:
-            # Sleep, but let close() cut it short so teardown stays fast.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.delay):
-                    await self._closing.wait()
+        fault = self.next_faults.pop(0) if self.next_faults else (None, None, 0.0)
+        status, retry_after, stall = fault
+        await self._sleep(self.delay + stall)
+        if status is not None:
+            headers = {"Retry-After": retry_after} if retry_after is not None else None
+            return web.json_response(
+                {"message": "Service temporarily unavailable"}, status=status, headers=headers
+            )
         if self.fail_status is not None:
             return web.json_response(
                 {"message": "Service temporarily unavailable"}, status=self.fail_status
@@ -224,6 +240,13 @@ class FakeAudible:
                 status=400,
             )
         return None
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but let close() cut it short so teardown stays fast."""
+        if seconds:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._closing.wait()
 
     def _groups(self, request: web.Request) -> list[str]:
         groups = [g for g in request.query.get("response_groups", "").split(",") if g]

@@ -11,7 +11,10 @@ Knobs of ``FakePlex`` (all plain attributes, change them at any time):
 ``format`` ("auto" | "json" | "xml"), ``omit_totals``, ``fail_at_start``
 ({start: status}), ``malformed_at_start`` ({start}), ``drop_at_start``
 ({start}), ``drop_connections``, ``delay`` (seconds per request),
-``ignore_paging``, ``max_page_size``, ``identity_requires_token``;
+``ignore_paging``, ``max_page_size``, ``identity_requires_token``; for
+transient faults ``fail_page(start, status, times=, retry_after=)`` (once, k
+times or always, 429 with ``Retry-After``), ``stall_page`` (a timeout) and
+``drop_page``, each a ``PageFault`` in ``page_faults`` that counts ``served``;
 ``requests`` logs every request, ``refreshes`` every section refresh;
 ``add_user(token, ratings)`` accepts a shared user's server token whose
 listings carry that user's ``userRating``. The audiobook section is ``"1"``
@@ -20,7 +23,7 @@ on a real PMS.
 
 Usage::
 
-    async with FakePlex() as pms:
+    async with FakePlex() as pms:                   # clients retry with QUICK_RETRY
         pms.add_album("Project Hail Mary", "Andy Weir", narrators=["Ray Porter"],
                       guid="com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en")
         async with pms.client() as server:          # a PlexServer pointed at the fake
@@ -53,15 +56,17 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from functools import partial
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 from aiohttp import web
 
+from core.aio import AsyncClosing
 from core.plex.server import PlexServer
 from core.plex.tv import PlexTV
+from tests.fakes.retry import QUICK_RETRY
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +269,34 @@ class RecordedRequest:
     def size(self) -> int | None:
         raw = self.query.get("X-Plex-Container-Size", self.headers.get("X-Plex-Container-Size"))
         return int(raw) if raw is not None else None
+
+
+@dataclass(slots=True)
+class PageFault:
+    """A listing page that fails its next ``times`` requests (None: every one).
+
+    It answers ``status`` (with ``Retry-After`` when set), or drops the
+    connection (``drop``), or first waits ``stall`` seconds, long enough for
+    the client to time out, and then answers normally (``status`` None).
+    ``listing`` limits it to one ``type`` (``"9"`` albums, ``"10"`` tracks).
+    """
+
+    status: int | None = 500
+    times: int | None = 1
+    retry_after: str | None = None
+    drop: bool = False
+    stall: float = 0.0
+    listing: str | None = None
+    served: int = 0
+
+    def fires(self, listing: str | None) -> bool:
+        """Whether this request fails; counts it when it does."""
+        if self.listing is not None and listing != self.listing:
+            return False
+        if self.times is not None and self.served >= self.times:
+            return False
+        self.served += 1
+        return True
 
 
 def _record(request: web.Request) -> RecordedRequest:
@@ -494,7 +527,7 @@ def synthetic_albums(
 # -- base server ---------------------------------------------------------------------
 
 
-class _FakeServer:
+class _FakeServer(AsyncClosing):
     """aiohttp app on 127.0.0.1 with request logging and a per-request delay."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -542,15 +575,10 @@ class _FakeServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> Self:
+    async def open(self) -> Self:
         return await self.start()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
         await self.stop()
 
 
@@ -582,6 +610,12 @@ _SORT_FIELDS = {
     "userRating": "user_rating",
     "artist.titleSort": "author",
 }
+
+
+def _sort_key(attr: str, album: FakeAlbum) -> Any:
+    """Names sort case-blind, numbers with None as 0 (as PMS does)."""
+    value = getattr(album, attr)
+    return value.casefold() if attr in ("title", "author") else (value or 0)
 
 
 class FakePlex(_FakeServer):
@@ -619,6 +653,7 @@ class FakePlex(_FakeServer):
         self.malformed_at_start: set[int] = set()
         self.drop_at_start: set[int] = set()
         self.drop_connections = False
+        self.page_faults: dict[int, PageFault] = {}
         self.ignore_paging = False
         self.max_page_size: int | None = None
         self.identity_requires_token = False
@@ -628,9 +663,44 @@ class FakePlex(_FakeServer):
     # -- state helpers --------------------------------------------------------------
 
     def client(self, token: str | None = None, **kwargs: Any) -> PlexServer:
-        """A PlexServer aimed at this fake (system token unless ``token`` is given)."""
+        """A PlexServer aimed at this fake (system token unless ``token`` is given).
+
+        It retries like production but with millisecond waits (``QUICK_RETRY``)
+        unless ``retry=`` says otherwise.
+        """
         kwargs.setdefault("client_identifier", TEST_CLIENT_ID)
+        kwargs.setdefault("retry", QUICK_RETRY)
         return PlexServer(self.url, self.token if token is None else token, **kwargs)
+
+    def fail_page(
+        self,
+        start: int,
+        status: int = 500,
+        *,
+        times: int | None = 1,
+        retry_after: str | None = None,
+        listing: str | None = None,
+    ) -> PageFault:
+        """The listing page at ``start`` answers ``status`` ``times`` times (None: always)."""
+        fault = PageFault(status, times, retry_after, listing=listing)
+        self.page_faults[start] = fault
+        return fault
+
+    def stall_page(
+        self, start: int, seconds: float, *, times: int | None = 1, listing: str | None = None
+    ) -> PageFault:
+        """The page at ``start`` answers ``seconds`` late (a client timeout), ``times`` times."""
+        fault = PageFault(None, times, stall=seconds, listing=listing)
+        self.page_faults[start] = fault
+        return fault
+
+    def drop_page(
+        self, start: int, *, times: int | None = 1, listing: str | None = None
+    ) -> PageFault:
+        """The connection asking for the page at ``start`` is cut, ``times`` times."""
+        fault = PageFault(None, times, drop=True, listing=listing)
+        self.page_faults[start] = fault
+        return fault
 
     def add_user(self, token: str, ratings: Mapping[str, float] | None = None) -> None:
         """Accept another token (a shared user's server token) with its own ratings."""
@@ -985,14 +1055,7 @@ class FakePlex(_FakeServer):
                 attr = _SORT_FIELDS.get(name)
                 if attr is None:
                     return None
-                albums.sort(
-                    key=lambda a, attr=attr: (
-                        (getattr(a, attr) or 0)
-                        if attr not in ("title", "author")
-                        else getattr(a, attr).casefold()
-                    ),
-                    reverse=direction == "desc",
-                )
+                albums.sort(key=partial(_sort_key, attr), reverse=direction == "desc")
         return albums
 
     @staticmethod
@@ -1065,6 +1128,17 @@ class FakePlex(_FakeServer):
             start, size, paged = self._paging(request)
         except ValueError:
             return _html(400)
+        fault = self.page_faults.get(start)
+        if fault is not None and fault.fires(request.query.get("type")):
+            if fault.stall:
+                await asyncio.sleep(fault.stall)
+            if fault.drop:
+                return _drop(request)
+            if fault.status is not None:
+                response = _html(fault.status)
+                if fault.retry_after is not None:
+                    response.headers["Retry-After"] = fault.retry_after
+                return response
         if start in self.drop_at_start:
             return _drop(request)
         if start in self.fail_at_start:
@@ -1232,6 +1306,7 @@ class FakePlexTV(_FakeServer):
         """A PlexTV aimed at this fake (``app_url`` stays the real one unless given)."""
         kwargs.setdefault("client_identifier", TEST_CLIENT_ID)
         kwargs.setdefault("tv_url", self.url)
+        kwargs.setdefault("retry", QUICK_RETRY)
         return PlexTV(**kwargs)
 
     def add_account(
