@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from types import TracebackType
+from typing import Self
 
 import aiohttp
 
 from bot.config import Settings
+from core.aio import AsyncClosing
 from core.catalog.cache import CachedCatalog
 from core.catalog.client import AudibleCatalog
 from core.config_store import (
@@ -76,8 +77,8 @@ class Services:
     recommend: RecommendService
 
 
-class Runtime:
-    """Owns the long-lived resources; close it to release them all."""
+class Runtime(AsyncClosing):
+    """Owns the long-lived resources; close it to release them all (`async with` works)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -135,7 +136,7 @@ class Runtime:
     def recommend(self) -> RecommendService:
         return self.services.recommend
 
-    async def open(self) -> Runtime:
+    async def open(self) -> Self:
         """Open the database and build every service; on failure nothing stays open."""
         if self._services is not None:
             return self
@@ -240,14 +241,3 @@ class Runtime:
         if self._opened_db:
             await close_db()
             self._opened_db = False
-
-    async def __aenter__(self) -> Runtime:
-        return await self.open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -15,6 +15,7 @@ from core.config_store import (
 )
 from core.errors import PlexNotConfigured
 from core.plex import PlexServer
+from core.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
 
 
 class StoredPlexSource:
@@ -58,11 +59,17 @@ class StoredPlexSource:
         return self._client(conn.url, conn.token, conn.client_identifier, self._timeout)
 
     async def client_for(self, url: str, token: str, *, request_timeout: float) -> PlexServer:
-        """A client for a server that is not stored yet (`/setup plex` tests it first)."""
-        location = await self.location()
-        return self._client(url, token, location.client_identifier, request_timeout)
+        """A client for a server that is not stored yet (`/setup plex` tests it first).
 
-    def _client(self, url: str, token: str, client_id: str, timeout: float) -> PlexServer:
+        No retries: the admin waits for the answer and can simply try again.
+        """
+        location = await self.location()
+        return self._client(url, token, location.client_identifier, request_timeout, NO_RETRY)
+
+    def _client(
+        self, url: str, token: str, client_id: str, timeout: float,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> PlexServer:
         return PlexServer(
             url,
             token,
@@ -70,6 +77,7 @@ class StoredPlexSource:
             client_identifier=client_id,
             product=self._product,
             timeout=timeout,
+            retry=retry,
         )
 
     async def connect(self) -> tuple[PlexServer, str]:
