@@ -111,7 +111,11 @@ class EarmarkBot(commands.Bot):
 
 
 async def _serve(settings: Settings) -> int:
-    runtime = Runtime(settings)
+    try:
+        runtime = Runtime(settings)
+    except CryptoError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         await runtime.open()
     except (DatabaseError, CryptoError) as err:
