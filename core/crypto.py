@@ -40,6 +40,14 @@ class TokenCipher:
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()
 
+    def can_decrypt(self, value: str) -> bool:
+        """False only for a Fernet token of another key (plain text is readable); silent."""
+        try:
+            self._fernet.decrypt(value.encode())
+        except (InvalidToken, ValueError):
+            return not value.startswith(FERNET_PREFIX)
+        return True
+
     def decrypt(self, value: str) -> tuple[str | None, bool]:
         """Return (plain text, was_encrypted).
 
@@ -75,9 +83,9 @@ def _check_key(key: bytes, where: str) -> bytes:
 
 
 def key_source(key_file: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> str:
-    """Where the key comes from, for messages: 'EARMARK_SECRET_KEY' or 'the key file PATH'."""
+    """Where the key comes from, for messages: 'EARMARK_SECRET_KEY' or the key file's path."""
     env = os.environ if env is None else env
-    return KEY_ENV if env.get(KEY_ENV) else f"the key file {Path(key_file).expanduser()}"
+    return KEY_ENV if env.get(KEY_ENV) else str(Path(key_file).expanduser())
 
 
 def load_or_create_key(

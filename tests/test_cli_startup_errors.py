@@ -108,7 +108,16 @@ key_file = "{tmp}/secret.key"
     return config
 
 
-async def run_cli(config: Path, command: str, extra_env: dict[str, str]) -> tuple[int, str, float]:
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+
+async def run_cli(config: Path, command: str, extra_env: dict[str, str]) -> Run:
+    """`python -m bot COMMAND --config CONFIG` with only the given EARMARK_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")}
     env.update(extra_env)
     started = time.monotonic()
@@ -117,13 +126,13 @@ async def run_cli(config: Path, command: str, extra_env: dict[str, str]) -> tupl
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
-        _, err = await asyncio.wait_for(proc.communicate(), TIME_LIMIT * 4)
+        out, err = await asyncio.wait_for(proc.communicate(), TIME_LIMIT * 4)
     except TimeoutError:
         proc.kill()
         await proc.wait()
         raise AssertionError(f"`{command}` still running after {TIME_LIMIT * 4} s") from None
     assert proc.returncode is not None
-    return proc.returncode, err.decode(), time.monotonic() - started
+    return Run(proc.returncode, out.decode(), err.decode(), time.monotonic() - started)
 
 
 @pytest.mark.parametrize("command", ["check", "run"])
@@ -136,7 +145,8 @@ async def test_broken_key_or_database_is_one_line_and_exit_2(
     extra = case.prepare(tmp_path)
     if "EARMARK_SECRET_KEY" not in extra and name.startswith("database"):
         (tmp_path / "secret.key").write_bytes(Fernet.generate_key())
-    code, err, seconds = await run_cli(config, command, extra)
+    result = await run_cli(config, command, extra)
+    code, err, seconds = result.code, result.err, result.seconds
     assert "Traceback" not in err, err
     assert code == 2, err
     lines = err.strip().splitlines()
@@ -154,6 +164,6 @@ async def test_key_file_without_read_permission_is_one_line(tmp_path: Path) -> N
     key = tmp_path / "secret.key"
     key.write_bytes(Fernet.generate_key())
     key.chmod(0)
-    code, err, _ = await run_cli(config, "check", {})
-    assert code == 2 and "Traceback" not in err
-    assert err.strip() == f"error: cannot read the key file {key}: Permission denied"
+    result = await run_cli(config, "check", {})
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip() == f"error: cannot read the key file {key}: Permission denied"

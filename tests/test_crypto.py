@@ -78,5 +78,14 @@ def test_key_file_that_is_a_directory_or_empty(tmp_path: Path) -> None:
 
 
 def test_key_source_names_the_variable_or_the_file(tmp_path: Path) -> None:
-    assert key_source(tmp_path / "k", env={}) == f"the key file {tmp_path / 'k'}"
+    assert key_source(tmp_path / "k", env={}) == str(tmp_path / "k")
     assert key_source(tmp_path / "k", env={"EARMARK_SECRET_KEY": "x"}) == "EARMARK_SECRET_KEY"
+
+
+def test_can_decrypt_is_false_only_for_another_keys_token(caplog: pytest.LogCaptureFixture) -> None:
+    cipher = TokenCipher(Fernet.generate_key())
+    with caplog.at_level(logging.DEBUG, logger="core.crypto"):
+        assert cipher.can_decrypt(cipher.encrypt("mine"))
+        assert cipher.can_decrypt("legacy-plain-token")
+        assert not cipher.can_decrypt(TokenCipher(Fernet.generate_key()).encrypt("theirs"))
+    assert caplog.records == []
