@@ -167,3 +167,23 @@ async def test_key_file_without_read_permission_is_one_line(tmp_path: Path) -> N
     result = await run_cli(config, "check", {})
     assert result.code == 2 and "Traceback" not in result.err
     assert result.err.strip() == f"error: cannot read the key file {key}: Permission denied"
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+async def test_nonsense_intervals_are_a_config_error(tmp_path: Path, command: str) -> None:
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + "[scan]\nrecently_added_minutes = 0.000001\n")
+    result = await run_cli(config, command, {})
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip() == (
+        f"error: {config}: [scan] recently_added_minutes: expected a number of minutes "
+        "between 0.0167 (1 second) and 43200 (30 days), got 1e-06"
+    )
+
+    config.write_text(config.read_text().replace("0.000001", "5"))
+    result = await run_cli(config, command, {"EARMARK_SCAN_FULL_SCAN_HOURS": "3e10"})
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip() == (
+        "error: environment EARMARK_SCAN_FULL_SCAN_HOURS: expected a number of hours "
+        "between 0.000278 (1 second) and 720 (30 days), got '3e10'"
+    )
