@@ -138,6 +138,16 @@ MAX_OPEN_PER_USER = 1_000_000
 MAX_SNOWFLAKE = 2**64 - 1
 
 
+def _number(value: Any, convert: Callable[[Any], Any], expected: str) -> Any:
+    """`convert(value)`, or TypeError(expected) for booleans, garbage and overflows."""
+    if isinstance(value, bool):
+        raise TypeError(expected)
+    try:
+        return convert(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(expected) from None
+
+
 def _as_interval(unit: str, unit_seconds: float) -> Callable[[Any], float]:
     """A parser for an interval in `unit`: from one second to 30 days.
 
@@ -148,12 +158,7 @@ def _as_interval(unit: str, unit_seconds: float) -> Callable[[Any], float]:
     expected = f"a number of {unit} between {low:.3g} (1 second) and {high:g} (30 days)"
 
     def parse(value: Any) -> float:
-        if isinstance(value, bool):
-            raise TypeError(expected)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(expected) from None
+        number: float = _number(value, float, expected)
         # Compared in seconds so that 1/60 minutes is exactly the lower bound; NaN fails too.
         if not MIN_INTERVAL_SECONDS <= number * unit_seconds <= MAX_INTERVAL_SECONDS:
             raise TypeError(expected)
@@ -167,12 +172,7 @@ def _as_count(high: int) -> Callable[[Any], int]:
     expected = f"a whole number from 1 to {high}"
 
     def parse(value: Any) -> int:
-        if isinstance(value, bool):
-            raise TypeError(expected)
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise TypeError(expected) from None
+        number: int = _number(value, int, expected)
         if not 1 <= number <= high or (isinstance(value, float) and value != number):
             raise TypeError(expected)
         return number

@@ -17,7 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.app import _serve
-from bot.config import DatabaseSettings, SecuritySettings
+from bot.config import DatabaseSettings, DiscordSettings
 from core.config_store import (
     PLEX_TOKEN,
     PLEX_URL,
@@ -29,9 +29,7 @@ from core.crypto import TokenCipher
 from core.db import close_db, open_db
 from core.models import User
 from tests.e2e.world import eventually, make_settings
-from tests.fakes.catalog import FakeAudible
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.plex import FakePlexTV
 from tests.test_cli_startup_errors import run_cli, write_config
 
 
@@ -96,15 +94,14 @@ async def test_bot_start_warns_when_the_key_cannot_decrypt_stored_secrets(
     db_file = tmp_path / "earmark.db"
     await seed_database(db_file, Fernet.generate_key())
     caplog.set_level(logging.WARNING)
-    async with FakeDiscord() as fd, FakePlexTV() as tv, FakeAudible() as audible:
+    async with FakeDiscord() as fd:  # start-up reaches neither plex.tv nor the catalog
         guild = fd.add_guild("Books")
-        base = make_settings(tmp_path, guild.id, tv_url=tv.url, audible_url=audible.url)
+        unused = "http://127.0.0.1:9"
         settings = dataclasses.replace(
-            base,
-            discord=dataclasses.replace(base.discord, token=fd.token),
+            make_settings(tmp_path, guild.id, tv_url=unused, audible_url=unused),
+            discord=DiscordSettings(token=fd.token, guild_ids=(guild.id,)),
             database=DatabaseSettings(url=f"sqlite://{db_file}"),
-            security=SecuritySettings(key_file=str(tmp_path / "secret.key")),  # a new key
-        )
+        )  # make_settings wrote a new key: the one the secrets were stored with is gone
         serving = asyncio.create_task(_serve(settings))
         await eventually(lambda: fd.session is not None, timeout=10, what="the bot to connect")
         os.kill(os.getpid(), signal.SIGTERM)
