@@ -28,7 +28,8 @@ from bot.config import Settings
 from bot.render import NO_PINGS
 from bot.runtime import Runtime
 from bot.tree import EarmarkTree
-from core.crypto import CryptoError
+from core.config_store import undecryptable_message, undecryptable_secrets
+from core.crypto import CryptoError, key_source
 from core.db import DatabaseError
 from core.redact import redact
 
@@ -194,13 +195,21 @@ def bot_of(interaction: discord.Interaction) -> EarmarkBot:
 
 
 async def _serve(settings: Settings) -> int:
-    runtime = Runtime(settings)
+    try:
+        runtime = Runtime(settings)
+    except CryptoError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         await runtime.open()
     except (DatabaseError, CryptoError) as err:
         await runtime.close()
         print(f"error: {err}", file=sys.stderr)
         return 2
+    unreadable = await undecryptable_secrets(runtime.cipher)
+    if unreadable:
+        key = key_source(settings.security.key_file)
+        log.warning("%s", undecryptable_message(unreadable, key))
     bot = EarmarkBot(runtime)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,7 +21,8 @@ from bot.discord_check import discord_lines
 from bot.logs import setup_logging
 from bot.runtime import Runtime
 from core.catalog.errors import CatalogError
-from core.crypto import CryptoError
+from core.config_store import undecryptable_message, undecryptable_secrets
+from core.crypto import CryptoError, key_source
 from core.db import DatabaseError
 from core.errors import PlexNotConfigured
 from core.library import ScanMode, ScanProgress, ScanSummary
@@ -128,6 +129,12 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
         print(f"{'ok  ' if good else 'FAIL'} {what}: {detail}", file=out)
 
     line(True, "database", "reachable")
+    unreadable = await undecryptable_secrets(runtime.cipher)
+    if unreadable:
+        # WARN, not FAIL: what still works keeps working; the plex line fails on its own
+        # when the system token is among them.
+        key = key_source(runtime.settings.security.key_file)
+        print(f"WARN secrets: {undecryptable_message(unreadable, key)}", file=out)
     try:
         conn = await runtime.plex.connection()
         server = await runtime.plex.server(conn)

@@ -126,34 +126,58 @@ def _as_id_list(value: Any) -> tuple[int, ...]:
             number = int(item)
         except (TypeError, ValueError):
             raise TypeError("a list of Discord ids (numbers)") from None
-        if number <= 0 or isinstance(item, bool | float):
+        if not 0 < number <= MAX_SNOWFLAKE or isinstance(item, bool | float):
             raise TypeError("a list of Discord ids (positive whole numbers)")
         out.append(number)
     return tuple(out)
 
 
-def _as_positive_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError("a positive number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError("a positive number") from None
-    if not number > 0 or number == float("inf"):
-        raise TypeError("a positive number")
-    return number
+MIN_INTERVAL_SECONDS = 1.0
+MAX_INTERVAL_SECONDS = 30 * 24 * 3600.0
+MAX_OPEN_PER_USER = 1_000_000
+MAX_SNOWFLAKE = 2**64 - 1
 
 
-def _as_positive_int(value: Any) -> int:
+def _number(value: Any, convert: Callable[[Any], Any], expected: str) -> Any:
+    """`convert(value)`, or TypeError(expected) for booleans, garbage and overflows."""
     if isinstance(value, bool):
-        raise TypeError("a positive whole number")
+        raise TypeError(expected)
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise TypeError("a positive whole number") from None
-    if number <= 0 or (isinstance(value, float) and value != number):
-        raise TypeError("a positive whole number")
-    return number
+        return convert(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(expected) from None
+
+
+def _as_interval(unit: str, unit_seconds: float) -> Callable[[Any], float]:
+    """A parser for an interval in `unit`: from one second to 30 days.
+
+    Shorter polls burn the CPU (0.000001 minutes made 1,370 polls in 10 s);
+    longer ones overflow the scheduler's timedelta (3e10 hours killed the job).
+    """
+    low, high = MIN_INTERVAL_SECONDS / unit_seconds, MAX_INTERVAL_SECONDS / unit_seconds
+    expected = f"a number of {unit} between {low:.3g} (1 second) and {high:g} (30 days)"
+
+    def parse(value: Any) -> float:
+        number: float = _number(value, float, expected)
+        # Compared in seconds so that 1/60 minutes is exactly the lower bound; NaN fails too.
+        if not MIN_INTERVAL_SECONDS <= number * unit_seconds <= MAX_INTERVAL_SECONDS:
+            raise TypeError(expected)
+        return number
+
+    return parse
+
+
+def _as_count(high: int) -> Callable[[Any], int]:
+    """A parser for a whole number from 1 to `high`."""
+    expected = f"a whole number from 1 to {high}"
+
+    def parse(value: Any) -> int:
+        number: int = _number(value, int, expected)
+        if not 1 <= number <= high or (isinstance(value, float) and value != number):
+            raise TypeError(expected)
+        return number
+
+    return parse
 
 
 def _as_url(value: Any) -> str:
@@ -199,9 +223,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "plex.app_url": _as_url,
     "catalog.region": _as_region,
     "catalog.audible_url": _as_url,
-    "scan.recently_added_minutes": _as_positive_float,
-    "scan.full_scan_hours": _as_positive_float,
-    "requests.max_open_per_user": _as_positive_int,
+    "scan.recently_added_minutes": _as_interval("minutes", 60.0),
+    "scan.full_scan_hours": _as_interval("hours", 3600.0),
+    "requests.max_open_per_user": _as_count(MAX_OPEN_PER_USER),
     "database.url": _as_db_url,
     "security.key_file": _as_str,
 }

@@ -1,4 +1,4 @@
-"""Logging for the process: one stderr handler with the secrets filter on it."""
+"""Logging for the process: one stderr handler, every record masked for secrets."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Iterable
 
-from core.redact import install_filter, register_secret
+from core.redact import install_filter, install_record_factory, register_secret
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -24,6 +24,9 @@ def setup_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> Non
     handler._earmark = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # Masked when made, not only when written: discord.py logs raw payloads at DEBUG
+    # (options of /setup plex included) before Earmark could register the token.
+    install_record_factory()
     install_filter(root)
     # discord.py and aiohttp are chatty at DEBUG; keep them at INFO unless asked.
     if level > logging.DEBUG:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from core.crypto import TokenCipher
 from core.models import ConfigEntry
 from core.redact import register_secret
+from core.users import count_undecryptable_tokens
 
 log = logging.getLogger(__name__)
 
@@ -127,4 +128,29 @@ async def effective_plex(store: ConfigStore, pinned: Mapping[str, str]) -> PlexC
         library_id=where.library_id,
         machine_identifier=where.machine_identifier,
         client_identifier=where.client_identifier,
+    )
+
+
+async def undecryptable_secrets(cipher: TokenCipher) -> int:
+    """Stored secrets (settings and users' tokens) that this key cannot decrypt.
+
+    Non-zero means the key was replaced or lost: the symptoms ("Plex is not set
+    up", users asked to log in again, scans skipped) would not say so. Both
+    `python -m bot check` and the bot's start-up report it.
+    """
+    rows = await ConfigEntry.all().values_list("key", "value", "encrypted")
+    settings = sum(
+        1
+        for key, value, encrypted in rows
+        if (encrypted or key in SECRET_KEYS) and not cipher.can_decrypt(str(value))
+    )
+    return settings + await count_undecryptable_tokens(cipher)
+
+
+def undecryptable_message(count: int, key_source: str) -> str:
+    """The operator's sentence for `undecryptable_secrets` (key_source: a path or the variable)."""
+    noun = "secret" if count == 1 else "secrets"
+    return (
+        f"{count} stored {noun} cannot be decrypted with the key in {key_source} "
+        "(was the key replaced?)"
     )

@@ -40,6 +40,14 @@ class TokenCipher:
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()
 
+    def can_decrypt(self, value: str) -> bool:
+        """False only for a Fernet token of another key (plain text is readable); silent."""
+        try:
+            self._fernet.decrypt(value.encode())
+        except (InvalidToken, ValueError):
+            return not value.startswith(FERNET_PREFIX)
+        return True
+
     def decrypt(self, value: str) -> tuple[str | None, bool]:
         """Return (plain text, was_encrypted).
 
@@ -62,23 +70,61 @@ class TokenCipher:
             return value, False
 
 
+def _check_key(key: bytes, where: str) -> bytes:
+    """The key if Fernet accepts it; else a CryptoError naming where it came from."""
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        raise CryptoError(
+            f"{where} is not a valid key: Earmark expects the 44-character Fernet key it "
+            "created (url-safe base64); restore the original"
+        ) from None
+    return key
+
+
+def key_source(key_file: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> str:
+    """Where the key comes from, for messages: 'EARMARK_SECRET_KEY' or the key file's path."""
+    env = os.environ if env is None else env
+    return KEY_ENV if env.get(KEY_ENV) else str(Path(key_file).expanduser())
+
+
 def load_or_create_key(
     key_file: str | os.PathLike[str], env: Mapping[str, str] | None = None
 ) -> bytes:
-    """The Fernet key: from the environment, else the key file (created 0600 when missing)."""
+    """The Fernet key: from the environment, else the key file (created 0600 when missing).
+
+    Every way the key can be unusable (garbage, empty, a directory, unreadable,
+    not creatable) is a CryptoError naming the variable or file, never a traceback.
+    """
     env = os.environ if env is None else env
     if env.get(KEY_ENV):
-        return env[KEY_ENV].encode()
+        return _check_key(env[KEY_ENV].strip().encode(), KEY_ENV)
     path = Path(key_file).expanduser()
-    if path.exists():
+    where = f"the key file {path}"
+    try:
         key = path.read_bytes().strip()
-        if not key:
-            raise CryptoError(f"the key file {path} is empty; delete it to create a new key")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    except FileNotFoundError:
+        return _create_key(path)
+    except IsADirectoryError:
+        raise CryptoError(f"{where} is a directory, not a key file ([security] key_file)") from None
+    except OSError as err:
+        raise CryptoError(f"cannot read {where}: {err.strerror or err}") from None
+    if not key:
+        raise CryptoError(
+            f"{where} is empty: restore the original key, or delete the file to create a new "
+            "one (secrets stored with the old key are then lost)"
+        )
+    return _check_key(key, where)
+
+
+def _create_key(path: Path) -> bytes:
     key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key + b"\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key + b"\n")
+    except OSError as err:
+        raise CryptoError(f"cannot create the key file {path}: {err.strerror or err}") from None
     log.info("created a new encryption key at %s", path)
     return key

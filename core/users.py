@@ -64,3 +64,9 @@ async def plex_token(cipher: TokenCipher, user: User) -> str | None:
         user.plex_token = cipher.encrypt(plain)
         await user.save(update_fields=["plex_token"])
     return plain
+
+
+async def count_undecryptable_tokens(cipher: TokenCipher) -> int:
+    """Linked users whose stored token this key cannot decrypt (the key was replaced)."""
+    tokens = await User.filter(plex_token__not_isnull=True).values_list("plex_token", flat=True)
+    return sum(1 for token in tokens if token and not cipher.can_decrypt(str(token)))

@@ -81,8 +81,8 @@ def test_missing_file_is_explained(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[scan]\nfull_scan_hours = "six"\n', "[scan] full_scan_hours: expected a positive"),
-        ("[scan]\nrecently_added_minutes = -1\n", "expected a positive number"),
+        ('[scan]\nfull_scan_hours = "six"\n', "[scan] full_scan_hours: expected a number of hours"),
+        ("[scan]\nrecently_added_minutes = -1\n", "expected a number of minutes"),
         ("[discord]\nguild_ids = 5\n", "[discord] guild_ids: expected a list of Discord ids"),
         ("[discord]\nguild_ids = [\"x\"]\n", "expected a list of Discord ids"),
         ("[plex]\nurl = \"plex.local\"\n", "[plex] url: expected a URL"),
@@ -90,7 +90,7 @@ def test_missing_file_is_explained(tmp_path: Path) -> None:
         ("[plexx]\nurl = \"x\"\n", "unknown section [plexx]"),
         ("[catalog]\nregion = \"mars\"\n", "[catalog] region: expected one of"),
         ("[database]\nurl = \"mysql://x\"\n", "[database] url: expected a database URL"),
-        ("[requests]\nmax_open_per_user = 0\n", "expected a positive whole number"),
+        ("[requests]\nmax_open_per_user = 0\n", "expected a whole number from 1 to"),
         ("[plex\nurl = 1\n", "not valid TOML"),
     ],
 )
@@ -104,7 +104,7 @@ def test_bad_values_name_file_key_and_expectation(tmp_path: Path, text: str, exp
 
 def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
     path = write(tmp_path, "")
-    with pytest.raises(ConfigError, match="EARMARK_SCAN_FULL_SCAN_HOURS: expected a positive"):
+    with pytest.raises(ConfigError, match="EARMARK_SCAN_FULL_SCAN_HOURS: expected a number of"):
         load_settings(path, env={"EARMARK_SCAN_FULL_SCAN_HOURS": "often"})
 
 
@@ -113,3 +113,69 @@ def test_bad_token_value_is_not_echoed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(path, env={})
     assert "123456789" not in str(err.value)
+
+
+MINUTES = "a number of minutes between 0.0167 (1 second) and 43200 (30 days)"
+HOURS = "a number of hours between 0.000278 (1 second) and 720 (30 days)"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("recently_added_minutes", "0.000001", MINUTES),  # 75% CPU, 1,370 polls in 10 s
+        ("recently_added_minutes", "0", MINUTES),
+        ("recently_added_minutes", "43201", MINUTES),
+        ("recently_added_minutes", "nan", MINUTES),
+        ("recently_added_minutes", "inf", MINUTES),
+        ("full_scan_hours", "3e10", HOURS),  # OverflowError in the full-scan job
+        ("full_scan_hours", "0.0001", HOURS),
+        ("full_scan_hours", "721", HOURS),
+        ("full_scan_hours", "true", HOURS),
+    ],
+)
+def test_scan_intervals_below_a_second_or_above_30_days_are_refused(
+    tmp_path: Path, key: str, value: str, expected: str
+) -> None:
+    path = write(tmp_path, f"[scan]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert str(err.value).startswith(f"{path}: [scan] {key}: expected {expected}, got ")
+    name = f"EARMARK_SCAN_{key.upper()}"
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, ""), env={name: value})
+    assert str(err.value) == f"environment {name}: expected {expected}, got {value!r}"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("recently_added_minutes", 1 / 60),  # exactly one second
+        ("recently_added_minutes", 43200),  # exactly 30 days
+        ("full_scan_hours", 720),
+        ("full_scan_hours", 1 / 3600),
+    ],
+)
+def test_scan_interval_bounds_are_accepted(tmp_path: Path, key: str, value: float) -> None:
+    settings = load_settings(write(tmp_path, f"[scan]\n{key} = {value!r}\n"), env={})
+    assert getattr(settings.scan, key) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[requests]\nmax_open_per_user = -3\n", "max_open_per_user: expected a whole number"),
+        ("[requests]\nmax_open_per_user = 2.5\n", "max_open_per_user: expected a whole number"),
+        ("[requests]\nmax_open_per_user = 1000001\n", "expected a whole number from 1 to"),
+        ("[discord]\nguild_ids = [-5]\n", "expected a list of Discord ids"),
+        ("[discord]\nguild_ids = [18446744073709551616]\n", "expected a list of Discord ids"),
+        ("[discord]\nadmin_role_ids = [0]\n", "expected a list of Discord ids"),
+    ],
+)
+def test_other_numeric_nonsense_is_refused(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(write(tmp_path, text), env={})
+
+
+def test_max_open_per_user_from_environment_is_checked_too(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="EARMARK_REQUESTS_MAX_OPEN_PER_USER: expected a whole"):
+        load_settings(write(tmp_path, ""), env={"EARMARK_REQUESTS_MAX_OPEN_PER_USER": "-1"})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from core.crypto import CryptoError, TokenCipher, load_or_create_key
+from core.crypto import CryptoError, TokenCipher, key_source, load_or_create_key
 
 
 def test_key_file_created_with_mode_0600_and_reused(tmp_path: Path) -> None:
@@ -52,3 +52,40 @@ def test_token_of_another_key_is_unusable_not_plain() -> None:
     other = TokenCipher(Fernet.generate_key()).encrypt("secret-value")
     cipher = TokenCipher(Fernet.generate_key())
     assert cipher.decrypt(other) == (None, True)
+
+
+def test_garbage_key_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    path.write_text("garbage\n")
+    with pytest.raises(CryptoError, match=f"the key file {path} is not a valid key"):
+        load_or_create_key(path, env={})
+
+
+def test_bad_environment_key_names_the_variable_not_the_value() -> None:
+    with pytest.raises(CryptoError) as err:
+        load_or_create_key("unused", env={"EARMARK_SECRET_KEY": "hunter2-value"})
+    assert str(err.value).startswith("EARMARK_SECRET_KEY is not a valid key")
+    assert "hunter2-value" not in str(err.value)
+
+
+def test_key_file_that_is_a_directory_or_empty(tmp_path: Path) -> None:
+    (tmp_path / "dir.key").mkdir()
+    with pytest.raises(CryptoError, match="is a directory"):
+        load_or_create_key(tmp_path / "dir.key", env={})
+    (tmp_path / "empty.key").write_bytes(b"  \n")
+    with pytest.raises(CryptoError, match="is empty"):
+        load_or_create_key(tmp_path / "empty.key", env={})
+
+
+def test_key_source_names_the_variable_or_the_file(tmp_path: Path) -> None:
+    assert key_source(tmp_path / "k", env={}) == str(tmp_path / "k")
+    assert key_source(tmp_path / "k", env={"EARMARK_SECRET_KEY": "x"}) == "EARMARK_SECRET_KEY"
+
+
+def test_can_decrypt_is_false_only_for_another_keys_token(caplog: pytest.LogCaptureFixture) -> None:
+    cipher = TokenCipher(Fernet.generate_key())
+    with caplog.at_level(logging.DEBUG, logger="core.crypto"):
+        assert cipher.can_decrypt(cipher.encrypt("mine"))
+        assert cipher.can_decrypt("legacy-plain-token")
+        assert not cipher.can_decrypt(TokenCipher(Fernet.generate_key()).encrypt("theirs"))
+    assert caplog.records == []
