@@ -161,7 +161,7 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
         line(False, "plex server", str(err))
     for found in await discord_lines(runtime.settings):
         if found.level == "warn":
-            print(f"warn {found.what}: {found.detail}", file=out)
+            print(f"WARN {found.what}: {found.detail}", file=out)
         else:
             line(found.level == "ok", found.what, found.detail)
     try:

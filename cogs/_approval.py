@@ -22,8 +22,8 @@ from bot.app import EarmarkBot, bot_of
 from bot.checks import require_admin, require_home_guild
 from bot.render import NO_PINGS, choice_name
 from bot.tree import report_error
+from cogs._admin_channel import admin_channel
 from cogs._embeds import request_embed, status_label
-from core.config_store import ADMIN_CHANNEL
 from core.errors import UserError
 from core.models import BookRequest, RequestStatus
 
@@ -62,17 +62,11 @@ async def post_request(bot: EarmarkBot, req: BookRequest) -> discord.Message | N
 
     Never fails the user's request: a missing or unreachable channel is logged.
     """
-    raw = await bot.runtime.store.get(ADMIN_CHANNEL)
-    if not raw:
-        log.info("no admin channel set (/setup channel); request %s not posted", req.id)
+    channel = await admin_channel(bot)
+    if channel is None:
+        log.info("no usable admin channel (/setup channel); request %s not posted", req.id)
         return None
     try:
-        channel_id = int(raw)
-        channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            log.warning("admin channel %s cannot take messages; request %s not posted",
-                        channel_id, req.id)
-            return None
         view = decision_view(req.id) if req.status == RequestStatus.PENDING else None
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}
         message = await channel.send(
@@ -80,8 +74,8 @@ async def post_request(bot: EarmarkBot, req: BookRequest) -> discord.Message | N
             allowed_mentions=NO_PINGS,
             **kwargs,
         )
-    except (ValueError, discord.HTTPException) as err:
-        log.warning("could not post request %s to the admin channel %s: %s", req.id, raw, err)
+    except discord.HTTPException as err:
+        log.warning("could not post request %s to the admin channel: %s", req.id, err)
         return None
     req.admin_channel_id, req.admin_message_id = message.channel.id, message.id
     await req.save(update_fields=["admin_channel_id", "admin_message_id"])

@@ -20,14 +20,14 @@ from discord.ext import commands
 from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
 from bot.render import NO_PINGS, choice_name, safe
-from bot.tree import GENERIC
 from cogs._approval import refresh_post
 from cogs._embeds import COLOUR, request_embed, status_label
+from cogs._scan_text import MODE_NAME, MODES, failure_text, progress_text, summary_text
 from core import notify
 from core.errors import PlexNotConfigured, UserError
-from core.library import ScanMode, ScanProgress, ScanSummary
+from core.library import ScanMode, ScanProgress
 from core.models import BookRequest, RequestStatus
-from core.plex import PlexError, PlexUnauthorized
+from core.plex import PlexError
 
 log = logging.getLogger(__name__)
 
@@ -35,78 +35,6 @@ PROGRESS_EVERY = 1.5  # seconds between progress edits (Discord rate-limits webh
 INTERACTION_BUDGET = 14 * 60.0  # an interaction token lives 15 min; keep a margin
 PENDING_SHOWN = 25  # an embed holds at most 25 fields
 EMBED_BUDGET = 5500  # Discord refuses embeds over 6000 characters in total
-
-MODES: dict[str, ScanMode] = {"full": "full", "recent": "recent"}
-MODE_NAME: dict[ScanMode, str] = {"full": "Full scan", "recent": "Recently-added poll"}
-PHASE_TEXT: dict[str, str] = {
-    "connecting": "connecting to Plex",
-    "files": "reading file locations (tracks)",
-    "books": "reading books",
-    "removing": "removing books that left Plex",
-    "matching": "matching open requests",
-    "done": "finishing",
-}
-
-
-# ----- rendering (pure functions, so they are easy to read and test) ----------------------
-
-
-def progress_text(mode: ScanMode, progress: ScanProgress | None, elapsed: float) -> str:
-    """One line: which phase, how far, how long."""
-    head = f"🔄 {MODE_NAME[mode]} running ({elapsed:.0f} s)"
-    if progress is None:
-        return f"{head}: starting…"
-    where = PHASE_TEXT.get(progress.phase, progress.phase)
-    if progress.phase in ("connecting", "matching", "done"):
-        return f"{head}: {where}…"
-    count = f"{progress.done:,}"
-    if progress.total:
-        percent = min(100, round(100 * progress.done / progress.total))
-        count += f" / {progress.total:,} ({percent}%)"
-    return f"{head}: {where}, {count}"
-
-
-def summary_text(summary: ScanSummary, *, joined: bool) -> str:
-    """The seed's summary (total, new, updated, removed, matched requests) plus its caveats."""
-    name = MODE_NAME[summary.mode]
-    lines = []
-    if joined:
-        lines.append(f"Joined the running {name.lower()} instead of starting another.")
-    icon = "✅" if summary.complete else "⚠️"
-    lines.append(f"{icon} {name} finished in {summary.seconds:.1f} s.")
-    seen = "Books in Plex" if summary.mode == "full" else "Books checked"
-    lines.append(
-        f"{seen}: **{summary.total:,}** · new: **{summary.new:,}** · "
-        f"updated: **{summary.updated:,}** · removed: **{summary.removed:,}** · "
-        f"unchanged: {summary.unchanged:,}"
-    )
-    matched = f"Matched requests: **{summary.matched_requests}**"
-    if summary.matched_request_ids:
-        ids = ", ".join(f"#{i}" for i in summary.matched_request_ids[:20])
-        more = " …" if len(summary.matched_request_ids) > 20 else ""
-        matched += f" ({ids}{more}): now available, their requesters get a DM"
-    lines.append(matched)
-    if summary.note:
-        lines.append(f"⚠️ {safe(summary.note, 500)}")
-    return "\n".join(lines)
-
-
-def failure_text(mode: ScanMode, error: Exception) -> str:
-    """What went wrong, and the promise the scan service keeps: no deletions on failure."""
-    name = MODE_NAME[mode]
-    if isinstance(error, PlexNotConfigured):
-        return f"❌ {name} not started: Plex is not set up yet. {safe(str(error), 300)}"
-    if isinstance(error, PlexUnauthorized):
-        why = "the Plex server refused Earmark's token (run `/setup plex` again)"
-    elif isinstance(error, PlexError):
-        why = f"Plex failed: {safe(str(error), 300)}"
-    else:
-        return f"❌ {name} failed. {GENERIC} Nothing was removed from the library mirror."
-    return (
-        f"❌ {name} failed: {why}.\nNothing was removed from the library mirror; books read "
-        "before the failure were saved. Run the scan again once Plex answers."
-    )
-
 
 def pending_embed(requests: list[BookRequest], *, more: bool) -> discord.Embed:
     """Oldest first; each field names the book, the requester and the request id."""

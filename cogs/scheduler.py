@@ -6,6 +6,11 @@ survive every error (the loop must keep running), and never start a scan
 while another covers it. After each scan the notification worker is kicked,
 so "your book is in Plex" goes out at once.
 
+Nothing fails silently: a scan skipped because Plex is not set up (or its
+token cannot be decrypted: the key was replaced) and the first failure of a
+streak are told once in the admin channel; a job whose loop dies on an
+unexpected error is reported and started again after `restart_delay`.
+
 Timing: the first poll runs one interval after start (not at start, where it
 would race whatever the admin does first). The first full scan runs when the
 last complete one (the newest `last_seen` stamp) is an interval old, so
@@ -20,10 +25,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from discord.ext import commands, tasks
 
 from bot.app import EarmarkBot
+from cogs._admin_channel import tell_admins
+from cogs._scan_text import MODE_NAME, failure_text
+from core.config_store import undecryptable_message, undecryptable_secrets
+from core.crypto import key_source
 from core.errors import PlexNotConfigured
 from core.library import ScanMode, ScanSummary
 from core.library import query as lib
@@ -33,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds after start before the first full scan of a stale or never-scanned mirror.
 STARTUP_GRACE = 60.0
+#: Seconds before a job whose loop died is started again.
+RESTART_DELAY = 60.0
 
 
 @dataclass(slots=True)
@@ -45,6 +57,7 @@ class JobStats:
     last_error: str | None = None
     last_summary: ScanSummary | None = None
     last_run_at: datetime | None = None
+    restarts: int = 0
 
 
 def first_full_delay(
@@ -65,7 +78,10 @@ class Scheduler(commands.Cog, name="Scheduler"):
         self.bot = bot
         self.runtime = bot.runtime
         self.stats: dict[ScanMode, JobStats] = {"recent": JobStats(), "full": JobStats()}
+        self.restart_delay = RESTART_DELAY
         self._fully_scanned = False
+        self._told: dict[str, str] = {}  # what the admins were last told, per topic
+        self._restarts: set[asyncio.Task[None]] = set()
         scan = self.runtime.settings.scan
         self.recent_poll.change_interval(minutes=scan.recently_added_minutes)
         self.full_scan.change_interval(hours=scan.full_scan_hours)
@@ -75,8 +91,13 @@ class Scheduler(commands.Cog, name="Scheduler"):
         self.full_scan.start()
 
     async def cog_unload(self) -> None:
+        for task in self._restarts:
+            task.cancel()
         self.recent_poll.cancel()
         self.full_scan.cancel()
+
+    def _loop(self, job: ScanMode) -> tasks.Loop[Any]:
+        return self.recent_poll if job == "recent" else self.full_scan
 
     # ----- the jobs -----------------------------------------------------------------------
 
@@ -87,6 +108,57 @@ class Scheduler(commands.Cog, name="Scheduler"):
     @tasks.loop(hours=6)
     async def full_scan(self) -> None:
         await self.run_scan("full")
+
+    @recent_poll.error
+    async def _recent_died(self, error: BaseException) -> None:
+        await self._job_died("recent", error)
+
+    @full_scan.error
+    async def _full_died(self, error: BaseException) -> None:
+        await self._job_died("full", error)
+
+    async def _job_died(self, job: ScanMode, error: BaseException) -> None:
+        """A loop stopped on an unexpected error: report it and start it again later."""
+        stats = self.stats[job]
+        stats.failures += 1
+        stats.last_error = f"{type(error).__name__}: {error}"
+        log.error("the scheduled %s scan job stopped", job, exc_info=error)
+        await self._tell_once(
+            f"died:{job}",
+            f"⚠️ The scheduled {MODE_NAME[job].lower()} stopped on an unexpected error "
+            f"({type(error).__name__}); it starts again in {self.restart_delay:.0f} s. "
+            "The log has the details.",
+        )
+        task = asyncio.create_task(self._restart(job), name=f"earmark-restart-{job}")
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    async def _restart(self, job: ScanMode) -> None:
+        await asyncio.sleep(self.restart_delay)
+        loop = self._loop(job)
+        dying = loop.get_task()
+        if dying is not None and not dying.done():  # the dead loop's task is winding down
+            await asyncio.wait([dying])
+        self.stats[job].restarts += 1
+        self._told.pop(f"died:{job}", None)
+        log.info("restarting the scheduled %s scan job", job)
+        loop.start()
+
+    async def _tell_once(self, topic: str, text: str) -> None:
+        """Tell the admins `text` unless it is what they were last told on `topic`."""
+        if self._told.get(topic) == text:
+            return
+        self._told[topic] = text
+        await tell_admins(self.bot, text)
+
+    async def _skipped(self, job: ScanMode, err: PlexNotConfigured) -> None:
+        reason = str(err)
+        unreadable = await undecryptable_secrets(self.runtime.cipher)
+        if unreadable:
+            source = key_source(self.runtime.settings.security.key_file)
+            reason = f"{undecryptable_message(unreadable, source)}. {reason}"
+        log.info("scheduled %s scan skipped: %s", job, reason)
+        await self._tell_once("skipped", f"⏸️ Scheduled scans are skipped: {reason}")
 
     @recent_poll.before_loop
     async def _before_recent(self) -> None:
@@ -122,12 +194,16 @@ class Scheduler(commands.Cog, name="Scheduler"):
             summary = await scans.run(mode)
         except PlexNotConfigured as err:
             stats.skipped += 1
-            log.debug("scheduled %s scan skipped: %s", job, err)
+            await self._skipped(job, err)
             return None
         except PlexError as err:
             stats.failures += 1
             stats.last_error = f"{type(err).__name__}: {err}"
             log.warning("scheduled %s scan failed: %s", job, stats.last_error)
+            await self._tell_once(
+                f"failed:{job}",
+                f"Scheduled: {failure_text(job, err)}",
+            )
             return None
         except Exception as err:
             stats.failures += 1
@@ -135,6 +211,8 @@ class Scheduler(commands.Cog, name="Scheduler"):
             log.exception("scheduled %s scan failed", job)
             return None
         stats.runs += 1
+        for topic in ("skipped", f"failed:{job}"):
+            self._told.pop(topic, None)  # a later failure is news again
         stats.last_summary = summary
         stats.last_error = None
         if summary.mode == "full" and summary.complete:
