@@ -20,11 +20,11 @@ from bot.render import NO_PINGS, choice_name, safe
 from bot.tree import report_error
 from cogs import approval
 from cogs.embeds import COLOUR, library_embed, request_embed, status_label
+from core.asin import normalize_asin
 from core.catalog.models import CatalogBook
 from core.errors import UserError
 from core.matcher import LibraryItem
 from core.models import BookRequest, PlexItem, RequestStatus
-from core.normalize import normalize_asin
 from core.requests.service import SubmitResult
 from core.users import require_linked
 

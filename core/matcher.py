@@ -62,11 +62,10 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from core.asin import asin_from_guid, normalize_asin
 from core.normalize import (
     Person,
     TitleParts,
-    asin_from_guid,
-    normalize_asin,
     parse_people,
     parse_title,
     person_similarity,

@@ -1,4 +1,4 @@
-"""Text normalisation for matching audiobooks: titles, people and ASINs.
+"""Text normalisation for matching audiobooks: titles and people (ASINs: ``core.asin``).
 
 Plex titles and catalog titles describe the same book in different clothes:
 edition tags in any bracket style, series decorations before or after the
@@ -54,37 +54,6 @@ def fold(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """Words and numbers of ``text``; apostrophes vanish so "Carl's" is one word."""
     return [sys.intern(w) for w in _TOKEN.findall(fold(text).replace("'", ""))]
-
-
-# --- ASIN -------------------------------------------------------------------------
-
-_ASIN_SHAPE = re.compile(r"^[A-Z0-9]{10}$")
-_GUID_ASIN = re.compile(
-    r"(?:audnexus|audiobooks|audible)[\w.]*://(?:album/|book/)?([A-Za-z0-9]{10})(?:_[A-Za-z]{2,3})?(?=[?/#]|$)",
-    re.IGNORECASE,
-)
-
-
-def normalize_asin(value: str | None) -> str | None:
-    """Canonical ASIN ("b08g9prs1k_us" -> "B08G9PRS1K"), or None for anything else.
-
-    Plex agents append the store region ("_us") to the ten characters that
-    are the identifier; a value without a digit is a word, not an ASIN.
-    """
-    if not value:
-        return None
-    candidate = value.strip().split("_", 1)[0].upper()
-    if not _ASIN_SHAPE.match(candidate) or not any(ch.isdigit() for ch in candidate):
-        return None
-    return candidate
-
-
-def asin_from_guid(guid: str | None) -> str | None:
-    """The ASIN an Audible-backed Plex agent put in an album guid, if any."""
-    if not guid:
-        return None
-    found = _GUID_ASIN.search(guid)
-    return normalize_asin(found.group(1)) if found else None
 
 
 # --- numbers ----------------------------------------------------------------------
