@@ -23,6 +23,7 @@ from core.matcher import (
     match_one,
     normalize_asin,
 )
+from core.matcher.rules import parse_query
 
 CASES_FILE = Path(__file__).parent / "fixtures" / "matcher_cases.jsonl"
 
@@ -301,7 +302,7 @@ def test_match_compares_a_handful_of_candidates() -> None:
     library = _synthetic_library(5_000)
     index = LibraryIndex(library)
     for item in library[:50]:
-        candidates = index._candidates(index._parse_query(BookQuery(item.title, item.author)))
+        candidates = index._candidates(parse_query(BookQuery(item.title, item.author)))
         assert item.rating_key in candidates
         assert len(candidates) < 200  # out of 5,000
     result = index.match(BookQuery("Something Entirely Absent", "Nobody"))
