@@ -131,6 +131,8 @@ _DESCRIPTIVE_WORDS = frozenset(
         "mystery", "romance", "introduction", "essays", "poems", "collection", "edition",
     }
 )  # fmt: skip
+# "How Not to Die", "Why We Sleep" after a colon explain; they do not name.
+_DESCRIPTIVE_STARTS = frozenset({"a", "an", "how", "why"})
 _DESCRIPTIVE_MIN_WORDS = 5  # content words; "Fellowship of the Ring" has two
 _SMALL_WORDS = _ARTICLES | frozenset({"and", "of", "to", "in", "on", "for", "with", "at", "by"})
 
@@ -161,6 +163,9 @@ _PREFIX_NAMED = re.compile(
     rf"^(?P<series>[^:]+?)\s*,?\s*{_MARK}\s*(?P<n>{_N})\s*(?::|\s-+)\s*(?P<rest>.+)$"
 )
 _PREFIX_BARE = re.compile(r"^(?P<series>[^:]+?)\s+(?P<n>\d+(?:\.\d+)?)\s+-+\s+(?P<rest>.+)$")
+# "Mistborn 2: The Well of Ascension": a small series position before a colon
+# ("Fahrenheit 451: ..." keeps its number).
+_PREFIX_COLON = re.compile(r"^(?P<series>[^:]+?)\s+(?P<n>\d{1,2}(?:\.\d+)?)\s*:\s*(?P<rest>.+)$")
 _TRAILING_ARTICLE = re.compile(r"\s*,\s*(?:the|a|an)$")
 
 
@@ -182,6 +187,9 @@ class TitleParts:
     volume: str | None = None
     volume_attached: bool = False
     numbers: tuple[str, ...] = ()
+    # The subtitle is the catalog's own subtitle field: a listing of the same
+    # words without it is this book ("Grit" is "Grit: The Power of ...").
+    subtitle_given: bool = False
 
     @property
     def key(self) -> str:
@@ -215,7 +223,7 @@ def _is_descriptive(words: list[str]) -> bool:
     """A subtitle that describes the book rather than names it ("A Memoir")."""
     if not words:
         return True
-    if words[0] in ("a", "an"):
+    if words[0] in _DESCRIPTIVE_STARTS:
         return True
     if any(w in _DESCRIPTIVE_WORDS for w in words):
         return True
@@ -337,7 +345,7 @@ def _strip_prefix_decoration(s: str, decor: _Decor) -> str:
     if (m := _PREFIX_NAMED.match(s)) and _has_letter(m["series"]):
         decor.set(_series_words(m["series"]), m["n"], False)
         return m["rest"]
-    m = _PREFIX_BARE.match(s)
+    m = _PREFIX_BARE.match(s) or _PREFIX_COLON.match(s)
     if m and _has_letter(m["series"]) and not _only_description(m["rest"]):
         decor.set(_series_words(m["series"]), m["n"], False)
         return m["rest"]

@@ -47,6 +47,32 @@ dramatized, full cast, or another Audible region's edition. The rule, in order:
    within 5 points of each other ("Beloved" with no author, two
    "Sapiens: ..." books), nothing matches; the caller lets the user pick.
 
+**Subtitles and colons.** A colon is ambiguous: "Grit: The Power of Passion
+and Perseverance" is the book "Grit", but "Halo: Ghosts of Onyx" is not a
+book called "Halo" and "Artemis Fowl: The Arctic Incident" is not the first
+Artemis Fowl. Precision first, so a one-sided subtitle is set aside only
+on a signal:
+
+- it describes (``core.normalize``: starts with "A"/"An"/"How"/"Why", holds
+  a word such as "memoir" or "history", or has five content words): "Bad
+  Blood" = "Bad Blood: Secrets and Lies in a Silicon Valley Startup";
+- or it is the catalog's ``subtitle`` field for the requested book
+  (``BookQuery.subtitle``): then a listing with the title alone, or with
+  that subtitle, is the book (t = 100), and two such listings are one book,
+  not a tie. A library title equal to that subtitle is not the book; and
+  when the library holds a book whose whole title is that subtitle, by the
+  query's author, the query is refused as ambiguous (ask, don't guess);
+- a part before the colon that names one of the catalog's ``series`` for
+  the book is the series, and the title is what follows ("Halo: The Fall of
+  Reach" with series "Halo" is "The Fall of Reach", and never "Halo");
+- a series position before the colon ("Mistborn 2: The Well of Ascension",
+  numbers up to 99) is a decoration: the title is what follows.
+
+Without a signal, the short non-descriptive subtitle counts as title words
+("Essentialism" is not matched to "Essentialism: The Disciplined Pursuit of
+Less" on words alone), and a title that is the other side's subtitle scores
+90 (rule 2: "Thrawn" = "Star Wars: Thrawn").
+
 **Same work** (``same_work``, for "is this already requested"): the same
 ASIN, or the exact normalised title (t = 100) and the same author
 (``person_similarity`` >= 95). A fuzzy score never merges two requests:

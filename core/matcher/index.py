@@ -17,15 +17,17 @@ from core.matcher.entry import Entry, make_entry
 from core.matcher.postings import Postings
 from core.matcher.rules import (
     AMBIGUITY_MARGIN,
+    MIN_PERSON,
     Parsed,
     Verdict,
+    best_pair,
     judge,
     parse_query,
     same_book,
     same_work,
 )
 from core.matcher.search import search
-from core.matcher.titles import LOOKUP_SKIP
+from core.matcher.titles import LOOKUP_SKIP, fits_given, same_words
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +114,29 @@ class BookIndex(Generic[B]):
         if q.asins and (keys := self._by_asin.get(q.asins[0])):
             item = self._entries[min(keys)].item
             return MatchResult(item=item, score=100.0, reason=f"asin {q.asins[0]}")
+        if q.title.subtitle_given and self._holds_title(q.title.subtitle, q):
+            # The catalog calls it a subtitle, the library holds it as a book of
+            # its own ("Artemis Fowl" + "The Arctic Incident"): ask, don't guess.
+            reason = f"ambiguous: {' '.join(q.title.subtitle)!r} is a subtitle and a title"
+            return MatchResult(item=None, score=0.0, reason=reason)
 
         judged = self._judge(q, self._candidates(q))
         if not any(v.accepted for v, _ in judged):
             seen = {e.key for _, e in judged}
             judged += self._judge(q, self._candidates(q, loose=True) - seen)
-        return _decide(judged)
+        return _decide(judged, q)
+
+    def _holds_title(self, words: Sequence[str], q: Parsed) -> bool:
+        """A record whose whole title is ``words``, by one of the query's people."""
+        for key in self._lookup(words, loose=False):
+            book = self._entries[key].parsed
+            title = book.title
+            if title.subtitle or not same_words(title.core, words):
+                continue
+            p = best_pair(q.authors + q.narrators, book.authors)
+            if p is not None and p >= MIN_PERSON:
+                return True
+        return False
 
     def _judge(self, q: Parsed, keys: Iterable[str]) -> list[_Judged[B]]:
         entries = self._entries
@@ -179,7 +198,7 @@ class BookIndex(Generic[B]):
         return search(self._entries, self._search, text, limit)
 
 
-def _decide(judged: list[_Judged[B]]) -> MatchResult[B]:
+def _decide(judged: list[_Judged[B]], q: Parsed) -> MatchResult[B]:
     """Rule 6: the best accepted candidate, unless another book is as good."""
     if not judged:
         return MatchResult(item=None, score=0.0, reason="no candidate")
@@ -193,7 +212,7 @@ def _decide(judged: list[_Judged[B]]) -> MatchResult[B]:
     rivals = [
         e
         for v, e in accepted[1:]
-        if best.score - v.score < AMBIGUITY_MARGIN and not same_book(best_entry.parsed, e.parsed)
+        if best.score - v.score < AMBIGUITY_MARGIN and not _one_book(best_entry, e, q)
     ]
     if rivals:
         names = ", ".join(repr(e.item.title) for e in [best_entry, *rivals])
@@ -203,6 +222,13 @@ def _decide(judged: list[_Judged[B]]) -> MatchResult[B]:
             reason=f"ambiguous: {len(rivals) + 1} candidates ({names})",
         )
     return MatchResult(item=best_entry.item, score=round(best.score, 1), reason=best.reason)
+
+
+def _one_book(a: Entry[B], b: Entry[B], q: Parsed) -> bool:
+    """Two records that are one book: editions, or both what the query's given subtitle names."""
+    if same_book(a.parsed, b.parsed):
+        return True
+    return fits_given(a.parsed.title, q.title) and fits_given(b.parsed.title, q.title)
 
 
 class LibraryIndex(BookIndex[LibraryItem]):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rapidfuzz import fuzz
 
-from core.normalize import TitleParts, parse_title
+from core.normalize import TitleParts, parse_title, tokens
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,8 @@ def _compared_words(q: TitleParts, c: TitleParts) -> tuple[list[str], list[str]]
         if q.subtitle_descriptive and c.subtitle_descriptive and one_inside:
             return qa, ca
         return f"subtitle differs ({_word_list(missing_q + missing_c)})"
-    if q.subtitle and not q.subtitle_descriptive:
-        qa += q.subtitle
+    if q.subtitle and not q.subtitle_descriptive and not (q.subtitle_given and not c.subtitle):
+        qa += q.subtitle  # a given subtitle may be left out: "Grit" is "Grit: The Power of ..."
     if c.subtitle and not c.subtitle_descriptive:
         ca += c.subtitle
     return qa, ca
@@ -130,8 +131,9 @@ def compare_titles(q: TitleParts, c: TitleParts) -> tuple[float, str | None]:
     if "".join(qa) == "".join(ca):  # "Spider-Man" / "Spiderman"
         return 100.0, None
     for a, b in ((q, c), (c, q)):
-        # "Thrawn" is "Star Wars: Thrawn".
-        if b.subtitle and not a.subtitle and same_words(a.core, b.subtitle):
+        # "Thrawn" is "Star Wars: Thrawn"; a subtitle the catalog gave is no title.
+        usable = b.subtitle and not a.subtitle and not b.subtitle_given
+        if usable and same_words(a.core, b.subtitle):
             return SUBTITLE_TITLE, None
     return 0.0, f"extra words ({_word_list(missing_q + missing_c)})"
 
@@ -139,5 +141,47 @@ def compare_titles(q: TitleParts, c: TitleParts) -> tuple[float, str | None]:
 def query_title(
     title: str, subtitle: str | None = None, series: tuple[str, ...] = ()
 ) -> TitleParts:
-    """A query's title parts."""
-    return parse_title(title)
+    """A query's title parts, told by the catalog's subtitle and series what its colon means.
+
+    The subtitle field is a subtitle (unless it is a series decoration such as
+    "Mistborn, Book 2", which parsing sets aside); a part before the colon
+    that names one of the book's series is the series, not the title
+    ("Halo: The Fall of Reach" is "The Fall of Reach").
+    """
+    parts = parse_title(title)
+    if subtitle and not parts.subtitle:
+        combined = parse_title(f"{title}: {subtitle}")
+        if combined.core == parts.core:
+            parts = replace(combined, subtitle_given=bool(combined.subtitle))
+    elif subtitle and same_words(parts.subtitle, tokens(subtitle)):
+        parts = replace(parts, subtitle_given=True)
+    for name in series:
+        if parts.subtitle and not parts.volume_attached and same_words(parts.core, _words(name)):
+            return subtitle_as_title(parts, series=parts.core)
+    return parts
+
+
+def subtitle_as_title(parts: TitleParts, series: tuple[str, ...] = ()) -> TitleParts:
+    """The part after the colon is the title; the part before it a series name."""
+    core = parts.subtitle
+    return replace(
+        parts,
+        core=core,
+        subtitle=(),
+        subtitle_descriptive=False,
+        subtitle_given=False,
+        series=parts.series or series,
+        numbers=tuple(w for w in core if w[0].isdigit()),
+    )
+
+
+def _words(name: str) -> tuple[str, ...]:
+    """A series name's words as titles hold them ("The Expanse" -> "expanse")."""
+    return parse_title(name).core
+
+
+def fits_given(parts: TitleParts, given: TitleParts) -> bool:
+    """``parts`` is the book ``given`` names: its words, with or without the given subtitle."""
+    if not given.subtitle_given or not same_words(parts.core, given.core):
+        return False
+    return not parts.subtitle or same_words(parts.subtitle, given.subtitle)
