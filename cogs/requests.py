@@ -21,10 +21,10 @@ from cogs._approval import register, unregister
 from cogs._embeds import COLOUR, status_label
 from cogs._submit import edit_reply, submit
 from cogs._views import OwnedView
+from core.asin import normalize_asin
 from core.catalog.models import CatalogBook
 from core.errors import UserError
 from core.models import BookRequest
-from core.normalize import normalize_asin
 from core.users import require_linked
 
 log = logging.getLogger(__name__)

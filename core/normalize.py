@@ -1,4 +1,4 @@
-"""Text normalisation for matching audiobooks: titles, people and ASINs.
+"""Text normalisation for matching audiobooks: titles and people (ASINs: ``core.asin``).
 
 Plex titles and catalog titles describe the same book in different clothes:
 edition tags in any bracket style, series decorations before or after the
@@ -54,37 +54,6 @@ def fold(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """Words and numbers of ``text``; apostrophes vanish so "Carl's" is one word."""
     return [sys.intern(w) for w in _TOKEN.findall(fold(text).replace("'", ""))]
-
-
-# --- ASIN -------------------------------------------------------------------------
-
-_ASIN_SHAPE = re.compile(r"^[A-Z0-9]{10}$")
-_GUID_ASIN = re.compile(
-    r"(?:audnexus|audiobooks|audible)[\w.]*://(?:album/|book/)?([A-Za-z0-9]{10})(?:_[A-Za-z]{2,3})?(?=[?/#]|$)",
-    re.IGNORECASE,
-)
-
-
-def normalize_asin(value: str | None) -> str | None:
-    """Canonical ASIN ("b08g9prs1k_us" -> "B08G9PRS1K"), or None for anything else.
-
-    Plex agents append the store region ("_us") to the ten characters that
-    are the identifier; a value without a digit is a word, not an ASIN.
-    """
-    if not value:
-        return None
-    candidate = value.strip().split("_", 1)[0].upper()
-    if not _ASIN_SHAPE.match(candidate) or not any(ch.isdigit() for ch in candidate):
-        return None
-    return candidate
-
-
-def asin_from_guid(guid: str | None) -> str | None:
-    """The ASIN an Audible-backed Plex agent put in an album guid, if any."""
-    if not guid:
-        return None
-    found = _GUID_ASIN.search(guid)
-    return normalize_asin(found.group(1)) if found else None
 
 
 # --- numbers ----------------------------------------------------------------------
@@ -162,6 +131,8 @@ _DESCRIPTIVE_WORDS = frozenset(
         "mystery", "romance", "introduction", "essays", "poems", "collection", "edition",
     }
 )  # fmt: skip
+# "How Not to Die", "Why We Sleep" after a colon explain; they do not name.
+_DESCRIPTIVE_STARTS = frozenset({"a", "an", "how", "why"})
 _DESCRIPTIVE_MIN_WORDS = 5  # content words; "Fellowship of the Ring" has two
 _SMALL_WORDS = _ARTICLES | frozenset({"and", "of", "to", "in", "on", "for", "with", "at", "by"})
 
@@ -192,6 +163,9 @@ _PREFIX_NAMED = re.compile(
     rf"^(?P<series>[^:]+?)\s*,?\s*{_MARK}\s*(?P<n>{_N})\s*(?::|\s-+)\s*(?P<rest>.+)$"
 )
 _PREFIX_BARE = re.compile(r"^(?P<series>[^:]+?)\s+(?P<n>\d+(?:\.\d+)?)\s+-+\s+(?P<rest>.+)$")
+# "Mistborn 2: The Well of Ascension": a small series position before a colon
+# ("Fahrenheit 451: ..." keeps its number).
+_PREFIX_COLON = re.compile(r"^(?P<series>[^:]+?)\s+(?P<n>\d{1,2}(?:\.\d+)?)\s*:\s*(?P<rest>.+)$")
 _TRAILING_ARTICLE = re.compile(r"\s*,\s*(?:the|a|an)$")
 
 
@@ -213,6 +187,9 @@ class TitleParts:
     volume: str | None = None
     volume_attached: bool = False
     numbers: tuple[str, ...] = ()
+    # The subtitle is the catalog's own subtitle field: a listing of the same
+    # words without it is this book ("Grit" is "Grit: The Power of ...").
+    subtitle_given: bool = False
 
     @property
     def key(self) -> str:
@@ -246,7 +223,7 @@ def _is_descriptive(words: list[str]) -> bool:
     """A subtitle that describes the book rather than names it ("A Memoir")."""
     if not words:
         return True
-    if words[0] in ("a", "an"):
+    if words[0] in _DESCRIPTIVE_STARTS:
         return True
     if any(w in _DESCRIPTIVE_WORDS for w in words):
         return True
@@ -368,7 +345,7 @@ def _strip_prefix_decoration(s: str, decor: _Decor) -> str:
     if (m := _PREFIX_NAMED.match(s)) and _has_letter(m["series"]):
         decor.set(_series_words(m["series"]), m["n"], False)
         return m["rest"]
-    m = _PREFIX_BARE.match(s)
+    m = _PREFIX_BARE.match(s) or _PREFIX_COLON.match(s)
     if m and _has_letter(m["series"]) and not _only_description(m["rest"]):
         decor.set(_series_words(m["series"]), m["n"], False)
         return m["rest"]

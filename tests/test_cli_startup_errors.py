@@ -99,6 +99,7 @@ def write_config(tmp: Path) -> Path:
         f"""
 [discord]
 token = "not-a-real-discord-token"
+guild_ids = [1]
 [database]
 url = "sqlite://{tmp}/earmark.db"
 [security]

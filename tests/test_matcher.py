@@ -23,6 +23,7 @@ from core.matcher import (
     match_one,
     normalize_asin,
 )
+from core.matcher.rules import parse_query
 
 CASES_FILE = Path(__file__).parent / "fixtures" / "matcher_cases.jsonl"
 
@@ -43,6 +44,7 @@ def _load_cases() -> list[Case]:
         if not line.strip():
             continue
         raw: dict[str, Any] = json.loads(line)
+        query = {**raw["query"], "series": tuple(raw["query"].get("series", ()))}
         expect = raw["expect"]
         if isinstance(expect, str):
             expect = [expect]
@@ -50,7 +52,7 @@ def _load_cases() -> list[Case]:
             Case(
                 label=raw["label"],
                 kind=raw["kind"],
-                query=BookQuery(**raw["query"]),
+                query=BookQuery(**query),
                 library=[LibraryItem(**item) for item in raw["library"]],
                 expect=frozenset(expect) if expect else None,
                 reason=raw.get("reason"),
@@ -64,7 +66,7 @@ CASES = _load_cases()
 
 def test_table_is_big_and_balanced() -> None:
     labels = [c.label for c in CASES]
-    assert len(CASES) >= 120
+    assert len(CASES) >= 200
     assert len(set(labels)) == len(labels)
     matches = sum(1 for c in CASES if c.expect)
     traps = len(CASES) - matches
@@ -301,7 +303,7 @@ def test_match_compares_a_handful_of_candidates() -> None:
     library = _synthetic_library(5_000)
     index = LibraryIndex(library)
     for item in library[:50]:
-        candidates = index._candidates(index._parse_query(BookQuery(item.title, item.author)))
+        candidates = index._candidates(parse_query(BookQuery(item.title, item.author)))
         assert item.rating_key in candidates
         assert len(candidates) < 200  # out of 5,000
     result = index.match(BookQuery("Something Entirely Absent", "Nobody"))
@@ -340,3 +342,22 @@ def test_search_for_a_filler_word_alone_ranks_titles_starting_with_it_shortest_f
     assert len(keys) == 5
     scores = [score for _, score in results]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_query_of_a_catalog_book_carries_subtitle_and_series_names() -> None:
+    from core.catalog.models import CatalogBook
+
+    book = CatalogBook(
+        asin="B0GRIT0001", title="Grit", subtitle="The Power of Passion and Perseverance",
+        authors=("Angela Duckworth",), narrators=("Angela Duckworth",),
+        series=(("Grit Books", "1"),), release_year=None, runtime_minutes=None,
+        language=None, cover_url=None, summary=None,
+    )
+    query = BookQuery.of(book)
+    assert query == BookQuery(
+        "Grit", "Angela Duckworth", "Angela Duckworth", "B0GRIT0001",
+        subtitle="The Power of Passion and Perseverance", series=("Grit Books",),
+    )
+    library = [LibraryItem("1", "Grit: The Power of Passion and Perseverance", "Angela Duckworth")]
+    assert match_one(query, library).matched
+    assert not match_one(BookQuery("Grit", "Angela Duckworth"), library).matched

@@ -1,13 +1,11 @@
-"""Text normalisation the matcher relies on: titles, people and ASINs."""
+"""Text normalisation the matcher relies on: titles and people (ASINs: tests/test_asin.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from core.normalize import (
-    asin_from_guid,
     fold,
-    normalize_asin,
     parse_people,
     parse_title,
     person_similarity,
@@ -50,45 +48,6 @@ def test_fold(raw: str, expected: str) -> None:
 )
 def test_tokens(raw: str, expected: list[str]) -> None:
     assert tokens(raw) == expected
-
-
-# --- ASIN -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("b08g9prs1k_us", "B08G9PRS1K"),
-        ("B08G9PRS1K", "B08G9PRS1K"),
-        (" B000AP7VIY_uk ", "B000AP7VIY"),
-        ("0553418025", "0553418025"),
-        ("B08G9PRS1", None),  # nine characters
-        ("B08G9PRS1K1", None),  # eleven
-        ("B08G9-RS1K", None),
-        ("ABCDEFGHIJ", None),  # a word, not an identifier
-        ("", None),
-        (None, None),
-    ],
-)
-def test_normalize_asin(raw: str | None, expected: str | None) -> None:
-    assert normalize_asin(raw) == expected
-
-
-@pytest.mark.parametrize(
-    ("guid", "expected"),
-    [
-        ("com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en", "B08G9PRS1K"),
-        ("com.plexapp.agents.audnexus://B000AP7VIY?lang=en", "B000AP7VIY"),
-        ("com.plexapp.agents.audiobooks://B017V4IM1G?lang=en", "B017V4IM1G"),
-        ("audnexus://album/B079LRSMNN", "B079LRSMNN"),
-        ("plex://album/5d07cdc1403c640290f4ab1c", None),
-        ("local://1234", None),
-        ("com.plexapp.agents.none://12345?lang=xn", None),
-        (None, None),
-    ],
-)
-def test_asin_from_guid(guid: str | None, expected: str | None) -> None:
-    assert asin_from_guid(guid) == expected
 
 
 # --- titles -----------------------------------------------------------------------

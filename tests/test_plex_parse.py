@@ -36,45 +36,6 @@ def load_json(name: str) -> Any:
     return json.loads(load(name))
 
 
-@pytest.mark.parametrize(
-    ("guid", "asin"),
-    [
-        ("com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en", "B08G9PRS1K"),
-        ("com.plexapp.agents.audnexus://B08G9PRS1K_uk?lang=en", "B08G9PRS1K"),
-        ("com.plexapp.agents.audnexus://B000AP7VIY?lang=en", "B000AP7VIY"),
-        ("com.plexapp.agents.audiobooks://B017V4IM1G?lang=en", "B017V4IM1G"),
-        ("com.plexapp.agents.audnexus://b08g9prs1k_de?lang=de", "B08G9PRS1K"),
-        ("audnexus://album/B079LRSMNN", "B079LRSMNN"),
-        ("audnexus://book/B079LRSMNN_us", "B079LRSMNN"),
-        ("com.plexapp.agents.audible://B08C6YJ1LS?lang=en", "B08C6YJ1LS"),
-        ("audible://B08C6YJ1LS", "B08C6YJ1LS"),
-        ("com.plexapp.agents.audnexus://055341802X?lang=en", "055341802X"),
-        ("plex://album/5d07ca42403c640290d10d9f", None),
-        ("local://56939", None),
-        ("audnexus://author/B000APZOQA", None),
-        ("com.plexapp.agents.audnexus://not-an-asin?lang=en", None),
-        ("com.plexapp.agents.lastfm://Artist/Album?lang=en", None),
-        ("", None),
-    ],
-)
-def test_extract_asin_from_every_guid_form(guid: str, asin: str | None) -> None:
-    assert extract_asin(guid) == asin
-
-
-def test_extract_asin_from_guid_children_and_lists() -> None:
-    children = [
-        {"id": "plex://album/5d07ca42403c640290d10d9f"},
-        {"id": "audnexus://album/B08G9PRS1K"},
-    ]
-    assert extract_asin(children) == "B08G9PRS1K"
-    assert extract_asin(["local://1", "com.plexapp.agents.audnexus://B000AP7VIY?lang=en"]) == (
-        "B000AP7VIY"
-    )
-    assert extract_asin([{"id": "plex://album/abc"}]) is None
-    assert extract_asin(None) is None
-    assert extract_asin([]) is None
-
-
 def test_real_json_album_listing_parses_every_album() -> None:
     albums, count = parse_albums(load_json("pms_library_sections_15_all_type9_music_albums.json"))
     assert count == 99

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Mapping
 from functools import partial
@@ -22,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from core.aio import SessionClosed, SessionOwner
+from core.asin import is_asin
 from core.catalog.errors import (
     CatalogBadResponse,
     CatalogError,
@@ -53,7 +53,6 @@ IMAGE_SIZES = "500,1024"
 MAX_RESULTS = 50  # Audible's cap for num_results
 SEARCH_PATH = "/1.0/catalog/products"
 
-_ASIN = re.compile(r"[A-Z0-9]{10}")
 _HEADERS = {"Accept": "application/json", "User-Agent": "Earmark/0.1 (audiobook requests bot)"}
 
 
@@ -127,7 +126,7 @@ class AudibleCatalog(SessionOwner):
         than 404; both mean None. Non-ASIN input never reaches the network.
         """
         asin = asin.strip().upper()
-        if not _ASIN.fullmatch(asin):
+        if not is_asin(asin):
             log.debug("not an ASIN: %r", asin)
             return None
         try:

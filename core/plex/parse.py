@@ -14,13 +14,13 @@ import json
 import logging
 import ntpath
 import posixpath
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 import xmltodict
 
+from core.asin import asin_from_guid
 from core.plex.errors import PlexBadResponse
 from core.plex.models import (
     PlexAccount,
@@ -30,6 +30,9 @@ from core.plex.models import (
     PlexPin,
     PlexResource,
 )
+
+# The scan's ASIN comes from the one rule (``core.asin``); the old name stays public.
+extract_asin = asin_from_guid
 
 __all__ = [
     "common_folder",
@@ -76,23 +79,6 @@ _LIST_TAGS = frozenset(
         "resource",
         "connection",
     }
-)
-
-# Agent guids and Guid children that carry an Audible ASIN:
-#   com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en   (region suffix)
-#   com.plexapp.agents.audiobooks://B000AP7VIY?lang=en
-#   audnexus://album/B08G9PRS1K, audible://B08G9PRS1K, audnexus://book/...
-# An ASIN is B0 + 8 alphanumerics, or an ISBN-10 for older titles.
-_ASIN_GUID = re.compile(
-    r"""
-    ^(?:[a-z0-9_-]+\.)*                    # agent namespace: com.plexapp.agents.
-    (?:audnexus|audible|audiobooks?)://
-    (?:(?:album|book|books|audiobook)/)?   # Guid child form
-    (b0[a-z0-9]{8}|[0-9]{9}[0-9x])         # the ASIN
-    (?:_[a-z]{2,3})?                       # marketplace suffix: _us, _uk, _de
-    (?=[?/#&]|$)
-    """,
-    re.IGNORECASE | re.VERBOSE,
 )
 
 _HTML_START = (b"<html", b"<!doctype html", b"<head", b"<body")
@@ -282,26 +268,6 @@ def parse_libraries(data: Any) -> list[PlexLibrary]:
     return libraries
 
 
-def extract_asin(guid_or_guids: Any) -> str | None:
-    """The first Audible ASIN in a guid, a ``Guid`` child (``{"id": ...}``) or a list of them.
-
-    ``plex://album/<hex>``, ``local://N`` and anything else without an ASIN give None.
-    """
-    if guid_or_guids is None:
-        return None
-    if isinstance(guid_or_guids, str):
-        match = _ASIN_GUID.match(guid_or_guids)
-        return match.group(1).upper() if match else None
-    if isinstance(guid_or_guids, Mapping):
-        return extract_asin(guid_or_guids.get("id"))
-    if isinstance(guid_or_guids, Iterable):
-        for entry in guid_or_guids:
-            asin = extract_asin(entry)
-            if asin:
-                return asin
-    return None
-
-
 def parse_album(
     item: Mapping[str, Any],
     *,
@@ -316,11 +282,7 @@ def parse_album(
     if kind is not None and kind != "album":
         return None
     guid = item.get("guid") or ""
-    asin = extract_asin(guid)
-    if asin is None:
-        children = item.get("Guid")
-        if children:
-            asin = extract_asin(children)
+    asin = asin_from_guid(guid) or asin_from_guid(item.get("Guid"))
     narrators = _tags(item.get("Style"))
     section = item.get("librarySectionID")
     return PlexAudiobook(

@@ -22,7 +22,7 @@ from tortoise.expressions import Q
 from core.catalog.errors import CatalogError
 from core.catalog.models import CatalogBook
 from core.errors import UserError
-from core.matcher import BookQuery, LibraryIndex, LibraryItem
+from core.matcher import BookIndex, BookQuery
 from core.models import OPEN_STATUSES, BookRequest, Dismissal, RequestSubscriber
 from core.recommend.engine import (
     NoSeeds,
@@ -34,7 +34,7 @@ from core.recommend.engine import (
     series_search_terms,
 )
 from core.recommend.ratings import RatingsSource, RatingsUnavailable
-from core.requests.service import RequestService
+from core.requests.service import RequestService, request_key
 from core.users import get_user, require_linked
 
 __all__ = [
@@ -97,10 +97,6 @@ class CatalogSearch(Protocol):
     """What the service needs from the catalog (`CachedCatalog` in the bot)."""
 
     async def search(self, keywords: str, *, limit: int = 10) -> list[CatalogBook]: ...
-
-
-def _query(book: CatalogBook) -> BookQuery:
-    return BookQuery(title=book.title, author=book.author, narrator=book.narrator, asin=book.asin)
 
 
 class RecommendService:
@@ -209,16 +205,12 @@ class RecommendService:
         rows = await BookRequest.filter(
             Q(status__in=OPEN_STATUSES) | Q(requester_id=discord_id) | Q(id__in=list(subscribed))
         )
-        requested = LibraryIndex(
-            LibraryItem(rating_key=str(r.id), title=r.title, author=r.author,
-                        narrator=r.narrator, asin=r.asin)
-            for r in rows
-        )
+        requested = BookIndex(rows, key=request_key)
         excluded: set[str] = set()
         for book in {b.asin: b for b in books}.values():
             if (
                 book.asin in dismissed
-                or requested.match(_query(book)).matched
+                or requested.match(BookQuery.of(book)).matched
                 or (await self._requests.in_library(book)).matched
             ):
                 excluded.add(book.asin)

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.catalog.models import CatalogBook
-from core.matcher import BookQuery, LibraryIndex, LibraryItem
+from core.matcher import BookIndex, BookQuery
 from core.normalize import Person, fold, parse_people, person_similarity
 
 __all__ = [
@@ -236,7 +236,7 @@ class TasteProfile:
         for book in self.rated:
             self._authors.add(book.author, book)
             self._narrators.add(book.narrator, book)
-        self._index: LibraryIndex | None = None
+        self._index: BookIndex[RatedBook] | None = None
 
     @property
     def authors(self) -> dict[str, Taste]:
@@ -255,17 +255,8 @@ class TasteProfile:
     def rated_match(self, book: CatalogBook) -> RatedBook | None:
         """The rated book the matcher says this candidate is (any edition), if any."""
         if self._index is None:
-            self._index = LibraryIndex(
-                LibraryItem(
-                    rating_key=b.rating_key, title=b.title, author=b.author,
-                    narrator=b.narrator, asin=b.asin, guid=b.guid,
-                )
-                for b in self.rated
-            )
-        result = self._index.match(_query(book))
-        if result.item is None:
-            return None
-        return next(b for b in self.rated if b.rating_key == result.item.rating_key)
+            self._index = BookIndex(self.rated, key=_rating_key)
+        return self._index.match(BookQuery.of(book)).item
 
     def search_people(self, limit: int) -> list[str]:
         """Names to search the catalog for: the seeds' authors, then their narrators."""
@@ -283,6 +274,14 @@ class TasteProfile:
         return names[:limit]
 
 
+def _rating_key(book: RatedBook) -> str:
+    return book.rating_key
+
+
+def _asin(book: CatalogBook) -> str:
+    return book.asin
+
+
 def build_profile(ratings: Iterable[RatedBook]) -> TasteProfile:
     """Seeds and tastes from the user's ratings; NoSeeds when nothing is rated 3★ or more.
 
@@ -292,10 +291,6 @@ def build_profile(ratings: Iterable[RatedBook]) -> TasteProfile:
     if not profile.seeds:
         raise NoSeeds("no book is rated 3 stars or more")
     return profile
-
-
-def _query(book: CatalogBook) -> BookQuery:
-    return BookQuery(title=book.title, author=book.author, narrator=book.narrator, asin=book.asin)
 
 
 def _sequence(text: str | None) -> float | None:
@@ -493,14 +488,13 @@ def recommend(
             scored.append(_Scored(rec, _first_position(book), book.release_year or 0))
     scored.sort(key=_Scored.key)
     picks: list[Recommendation] = []
-    seen = LibraryIndex([])
+    seen: BookIndex[CatalogBook] = BookIndex([], key=_asin)
     for item in scored:
         book = item.rec.book
-        if seen.match(_query(book)).matched:
+        if seen.match(BookQuery.of(book)).matched:
             continue  # another edition of a book already picked
         picks.append(item.rec)
-        seen.add(LibraryItem(rating_key=book.asin, title=book.title, author=book.author,
-                             narrator=book.narrator, asin=book.asin))
+        seen.add(book)
         if len(picks) >= limit:
             break
     log.debug("recommend: %d candidates, %d scored, %d picked", len(books), len(scored), len(picks))

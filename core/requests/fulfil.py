@@ -30,7 +30,7 @@ async def fulfil_open_requests(index: LibraryIndex) -> list[int]:
     hits: list[tuple[BookRequest, str]] = []
     for req in open_requests:
         result = index.match(
-            BookQuery(title=req.title, author=req.author, narrator=req.narrator, asin=req.asin)
+            BookQuery.of(req)
         )
         if result.matched and result.item is not None:
             log.info(

@@ -20,7 +20,7 @@ from core.catalog.models import CatalogBook
 from core.config_store import AUTO_APPROVE, ConfigStore
 from core.errors import UserError
 from core.library import ScanService
-from core.matcher import BookQuery, LibraryIndex, LibraryItem, MatchResult
+from core.matcher import BookIndex, BookQuery, LibraryItem, MatchResult
 from core.models import (
     OPEN_STATUSES,
     BookRequest,
@@ -45,8 +45,9 @@ class SubmitResult:
     match: MatchResult | None = None
 
 
-def _query(book: CatalogBook | BookRequest) -> BookQuery:
-    return BookQuery(title=book.title, author=book.author, narrator=book.narrator, asin=book.asin)
+def request_key(req: BookRequest) -> str:
+    """A request's key in a book index."""
+    return str(req.id)
 
 
 class RequestService:
@@ -68,7 +69,7 @@ class RequestService:
     async def in_library(self, book: CatalogBook | BookQuery) -> MatchResult:
         """The matcher's answer for one book against the whole library mirror."""
         index = await self._scans.library_index()
-        query = book if isinstance(book, BookQuery) else _query(book)
+        query = book if isinstance(book, BookQuery) else BookQuery.of(book)
         return index.match(query)
 
     async def owned(self, books: Iterable[CatalogBook], *, wait: float) -> set[str]:
@@ -80,25 +81,19 @@ class RequestService:
         index = await self._scans.library_index(wait=wait)
         if index is None:
             return set()
-        return {book.asin for book in books if index.match(_query(book)).matched}
+        return {book.asin for book in books if index.match(BookQuery.of(book)).matched}
 
     async def find_open(self, book: CatalogBook) -> BookRequest | None:
-        """An open request for the same book (any edition or region), if there is one."""
+        """An open request for the same work, if there is one: subscribing joins it.
+
+        The same ASIN, or another edition or region of the same work under the
+        matcher's strict rule (exact title and author); never a fuzzy score,
+        which would merge two books into one request.
+        """
         open_requests = await BookRequest.filter(status__in=OPEN_STATUSES)
         if not open_requests:
             return None
-        for req in open_requests:
-            if req.asin == book.asin:
-                return req
-        index = LibraryIndex(
-            LibraryItem(rating_key=str(r.id), title=r.title, author=r.author,
-                        narrator=r.narrator, asin=r.asin)
-            for r in open_requests
-        )
-        result = index.match(_query(book))
-        if result.matched and result.item is not None:
-            return next(r for r in open_requests if str(r.id) == result.item.rating_key)
-        return None
+        return BookIndex(open_requests, key=request_key).same_work(BookQuery.of(book))
 
     async def submit(self, discord_id: int, book: CatalogBook) -> SubmitResult:
         """Create, subscribe or refuse; refusals raise UserError, except 'in library'."""

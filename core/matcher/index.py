@@ -1,0 +1,252 @@
+"""The book index: an ASIN map and word postings over any books, for matching and search.
+
+One class serves the Plex library (``LibraryIndex``, keyed by rating key),
+open requests, rated books and picks being deduplicated: each caller hands
+in its own records and a key, and gets its own records back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Generic
+
+from core.asin import asin_from_guid, normalize_asin
+from core.matcher.book import B, BookQuery, LibraryItem, MatchResult
+from core.matcher.entry import Entry, make_entry
+from core.matcher.postings import Postings
+from core.matcher.rules import (
+    AMBIGUITY_MARGIN,
+    MIN_PERSON,
+    Parsed,
+    Verdict,
+    best_pair,
+    judge,
+    parse_query,
+    same_book,
+    same_work,
+)
+from core.matcher.search import search
+from core.matcher.titles import LOOKUP_SKIP, fits_given, same_words
+
+log = logging.getLogger(__name__)
+
+_Judged = tuple[Verdict, Entry[B]]
+
+
+class BookIndex(Generic[B]):
+    """Books indexed once for matching and searching, kept current by ``add``/``remove``.
+
+    ``key`` names a record (a rating key, a request id, an ASIN); a record
+    added under a known key replaces the old one.
+    """
+
+    def __init__(self, items: Iterable[B], key: Callable[[B], str]) -> None:
+        self._key = key
+        self._entries: dict[str, Entry[B]] = {}
+        self._by_asin: dict[str, set[str]] = {}
+        self._postings = Postings()
+        self._search = Postings()
+        for item in items:
+            self.add(item)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def asins(self, item: B) -> tuple[str, ...]:
+        """The record's ASIN, and the one a Plex guid embeds (rows scanned under older rules)."""
+        guid = getattr(item, "guid", None)
+        found = {a for a in (normalize_asin(item.asin), asin_from_guid(guid)) if a}
+        return tuple(sorted(found))
+
+    def add(self, item: B) -> None:
+        """Index ``item``; an item with a known key replaces the old one."""
+        key = self._key(item)
+        if key in self._entries:
+            self.remove(key)
+        entry = make_entry(key, item, self.asins(item))
+        self._entries[key] = entry
+        for asin in entry.parsed.asins:
+            self._by_asin.setdefault(asin, set()).add(key)
+        self._postings.add(key, entry.words)
+        self._search.add(key, entry.search_words)
+
+    def remove(self, key: str) -> None:
+        """Forget a record; unknown keys are ignored."""
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        for asin in entry.parsed.asins:
+            keys = self._by_asin.get(asin)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_asin[asin]
+        self._postings.remove(key, entry.words)
+        self._search.remove(key, entry.search_words)
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def match(self, query: BookQuery) -> MatchResult[B]:
+        """The record that satisfies ``query``, or why none does."""
+        result = self._match(parse_query(query))
+        log.debug(
+            "match %r by %r: %s (%s)",
+            query.title,
+            query.author,
+            self._key(result.item) if result.item is not None else None,
+            result.reason,
+        )
+        return result
+
+    def same_work(self, query: BookQuery) -> B | None:
+        """The record that is the same work as ``query`` under the strict rule, if any.
+
+        For "is this already requested": the same ASIN, or another edition of
+        the same work (exact normalised title and author); never a fuzzy score.
+        """
+        q = parse_query(query)
+        keys = set(self._by_asin.get(q.asins[0], ())) if q.asins else set()
+        keys |= {k for k in self._candidates(q) if same_work(q, self._entries[k].parsed)}
+        return self._entries[min(keys)].item if keys else None
+
+    def _match(self, q: Parsed) -> MatchResult[B]:
+        if q.asins and (keys := self._by_asin.get(q.asins[0])):
+            item = self._entries[min(keys)].item
+            return MatchResult(item=item, score=100.0, reason=f"asin {q.asins[0]}")
+        if q.title.subtitle_given and self._holds_title(q.title.subtitle, q):
+            # The catalog calls it a subtitle, the library holds it as a book of
+            # its own ("Artemis Fowl" + "The Arctic Incident"): ask, don't guess.
+            reason = f"ambiguous: {' '.join(q.title.subtitle)!r} is a subtitle and a title"
+            return MatchResult(item=None, score=0.0, reason=reason)
+
+        judged = self._judge(q, self._candidates(q))
+        if not any(v.accepted for v, _ in judged):
+            seen = {e.key for _, e in judged}
+            judged += self._judge(q, self._candidates(q, loose=True) - seen)
+        return _decide(judged, q)
+
+    def _holds_title(self, words: Sequence[str], q: Parsed) -> bool:
+        """A record whose whole title is ``words``, by one of the query's people."""
+        for key in self._lookup(words, loose=False):
+            book = self._entries[key].parsed
+            title = book.title
+            if title.subtitle or not same_words(title.core, words):
+                continue
+            p = best_pair(q.authors + q.narrators, book.authors)
+            if p is not None and p >= MIN_PERSON:
+                return True
+        return False
+
+    def _judge(self, q: Parsed, keys: Iterable[str]) -> list[_Judged[B]]:
+        entries = self._entries
+        return [(judge(q, entries[k].parsed), entries[k]) for k in keys]
+
+    def _candidates(self, q: Parsed, *, loose: bool = False) -> set[str]:
+        """Keys worth comparing with ``q``.
+
+        Strict: records holding every distinctive title word. Loose (when strict
+        found nothing acceptable): each word may also be a spelling variant
+        (the same test ``same_word`` applies when comparing).
+        """
+        found: set[str] = set()
+        title = q.title
+        for words in (title.core, title.subtitle, self._joined_or_split(title.core)):
+            found |= self._lookup(words, loose=loose)
+        return found
+
+    def _joined_or_split(self, core: Sequence[str]) -> tuple[str, ...]:
+        """The core written the other way: "spider man" <-> "spiderman"."""
+        if len(core) > 1:
+            return ("".join(core),)
+        word = core[0] if core else ""
+        lists = self._postings.lists
+        for i in range(3, len(word) - 2):
+            if word[:i] in lists and word[i:] in lists:
+                return (word[:i], word[i:])
+        return ()
+
+    def _lookup(self, words: Sequence[str], *, loose: bool) -> set[str]:
+        """Records holding every distinctive word (loose: or a spelling variant of it)."""
+        wanted = list(dict.fromkeys(w for w in words if w not in LOOKUP_SKIP)) or list(
+            dict.fromkeys(words)
+        )
+        if not wanted:
+            return set()
+        postings = self._postings
+        groups: list[set[str]] = []
+        for word in wanted:
+            keys = postings.get(word)
+            if loose:
+                for variant in postings.variants(word, same_initial=True):
+                    keys = keys | postings.get(variant)
+            if not keys:
+                return set()
+            groups.append(keys)
+        groups.sort(key=len)
+        result = set(groups[0])
+        for keys in groups[1:]:
+            result &= keys
+            if not result:
+                break
+        return result
+
+    # --- searching --------------------------------------------------------------------------
+
+    def search(self, text: str, *, limit: int = 25) -> list[tuple[B, float]]:
+        """Fuzzy title/author search for autocomplete, best first."""
+        return search(self._entries, self._search, text, limit)
+
+
+def _decide(judged: list[_Judged[B]], q: Parsed) -> MatchResult[B]:
+    """Rule 6: the best accepted candidate, unless another book is as good."""
+    if not judged:
+        return MatchResult(item=None, score=0.0, reason="no candidate")
+    order = sorted(judged, key=lambda ve: (-ve[0].score, -ve[0].title, ve[1].key))
+    accepted = [ve for ve in order if ve[0].accepted]
+    if not accepted:
+        v, e = max(judged, key=lambda ve: (ve[0].title > 0, ve[0].score, ve[1].key))
+        reason = f"{v.reason} for {e.item.title!r}"
+        return MatchResult(item=None, score=round(v.score, 1), reason=reason)
+    best, best_entry = accepted[0]
+    rivals = [
+        e
+        for v, e in accepted[1:]
+        if best.score - v.score < AMBIGUITY_MARGIN and not _one_book(best_entry, e, q)
+    ]
+    if rivals:
+        names = ", ".join(repr(e.item.title) for e in [best_entry, *rivals])
+        return MatchResult(
+            item=None,
+            score=round(best.score, 1),
+            reason=f"ambiguous: {len(rivals) + 1} candidates ({names})",
+        )
+    return MatchResult(item=best_entry.item, score=round(best.score, 1), reason=best.reason)
+
+
+def _one_book(a: Entry[B], b: Entry[B], q: Parsed) -> bool:
+    """Two records that are one book: editions, or both what the query's given subtitle names."""
+    if same_book(a.parsed, b.parsed):
+        return True
+    return fits_given(a.parsed.title, q.title) and fits_given(b.parsed.title, q.title)
+
+
+class LibraryIndex(BookIndex[LibraryItem]):
+    """The whole Plex library, keyed by rating key.
+
+    Built from every row at start-up (or after a full scan) and kept current
+    by ``add``/``remove`` from the recently-added poll, so both paths decide
+    with the same data and the same rules.
+    """
+
+    def __init__(self, items: Iterable[LibraryItem]) -> None:
+        super().__init__(items, key=_rating_key)
+
+
+def _rating_key(item: LibraryItem) -> str:
+    return item.rating_key
+
+
+def match_one(query: BookQuery, items: Iterable[LibraryItem]) -> MatchResult[LibraryItem]:
+    """Match one query against ``items`` (builds a throwaway index)."""
+    return LibraryIndex(items).match(query)
