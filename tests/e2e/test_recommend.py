@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from core.config_store import ADMIN_CHANNEL, PLEX_TOKEN
+from core.config_store import PLEX_TOKEN
 from core.models import BookRequest, Dismissal, RequestStatus, User
 from core.recommend import RecommendService
 from core.recommend.ratings import NO_ACCESS_MESSAGE
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 from tests.fakes.discord import FakeInteraction, FakeMessage, FakeUser
 
 COGS = ("cogs.recommend", "cogs.requests")
@@ -29,17 +27,18 @@ LEVIATHAN, CALIBAN, ABADDON = "B0EXP00001", "B0EXP00002", "B0EXP00003"
 LISTING = "/library/sections/1/all"
 
 
+pytestmark = pytest.mark.world(cogs=COGS, admin_channel=True)
+
+
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS) as w:
-        await w.runtime.store.set(ADMIN_CHANNEL, str(w.admin_channel_id))
-        for asin, title, seq in ((LEVIATHAN, "Leviathan Wakes", "1"),
-                                 (CALIBAN, "Caliban's War", "2"),
-                                 (ABADDON, "Abaddon's Gate", "3")):
-            w.audible.add_product(asin=asin, title=title, authors=[COREY],
+def world(world: World) -> World:
+    """The shared world with the first three books of The Expanse in the catalog."""
+    for asin, title, seq in ((LEVIATHAN, "Leviathan Wakes", "1"),
+                             (CALIBAN, "Caliban's War", "2"),
+                             (ABADDON, "Abaddon's Gate", "3")):
+        world.audible.add_product(asin=asin, title=title, authors=[COREY],
                                   narrators=["Jefferson Mays"], series=[(EXPANSE, seq)])
-        yield w
-        w.fd.assert_no_bot_errors()
+    return world
 
 
 def service(world: World) -> RecommendService:

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from bot.config import (
     Settings,
 )
 from bot.runtime import Runtime
-from core.config_store import PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_TOKEN, PLEX_URL
+from core.config_store import ADMIN_CHANNEL, PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_TOKEN, PLEX_URL
 from core.models import User
 from tests.fakes.catalog import FakeAudible
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeUser
@@ -73,6 +74,10 @@ class World:
         return token
 
 
+#: `make_world(**options)` in tests/e2e/conftest.py: `open_world` with the test's markers.
+WorldFactory = Callable[..., AbstractAsyncContextManager["World"]]
+
+
 def make_settings(
     tmp: Path, guild_id: int, *, tv_url: str, audible_url: str, admin_role_ids: Sequence[int] = ()
 ) -> Settings:
@@ -107,16 +112,24 @@ async def eventually(pred: Callable[[], Any], timeout: float = 5.0, what: str = 
 
 @contextlib.asynccontextmanager
 async def open_world(
-    tmp: Path, *, cogs: Sequence[str] = COGS, plex: bool = True, **sections: Any
+    tmp: Path,
+    *,
+    cogs: Sequence[str] = COGS,
+    plex: bool = True,
+    admin_channel: bool = False,
+    **sections: Any,
 ) -> AsyncIterator[World]:
     """Start every fake and the real bot; `plex=True` stores a configured Plex setup.
 
+    `admin_channel=True` stores the admin channel as `/setup channel` would.
     `sections` replace whole settings sections, e.g. `scan=ScanSettings(...)`
     or `database=DatabaseSettings(url=...)` for a database that outlives a bot.
+    Tests use the `world` fixture (tests/e2e/conftest.py), which also checks
+    that the bot logged no error.
     """
     async with FakeDiscord() as fd, FakePlex() as pms, FakePlexTV() as tv, FakeAudible() as aud:
         guild = fd.add_guild("Books")
-        admin_channel = fd.add_channel(guild, "earmark-admin")
+        channel = fd.add_channel(guild, "earmark-admin")
         alice = fd.add_member(guild, "alice")
         bob = fd.add_member(guild, "bob")
         boss = fd.add_member(guild, "boss", manage_guild=True)
@@ -128,10 +141,12 @@ async def open_world(
         world = World(
             fd=fd, pms=pms, tv=tv, audible=aud, runtime=runtime,
             bot=EarmarkBot(runtime, cogs=cogs), guild=guild,
-            admin_channel_id=admin_channel.id, alice=alice, bob=bob, boss=boss,
+            admin_channel_id=channel.id, alice=alice, bob=bob, boss=boss,
         )
         if plex:
             await world.configure_plex()
+        if admin_channel:
+            await runtime.store.set(ADMIN_CHANNEL, str(channel.id))
         try:
             await fd.start_bot(world.bot)
             yield world
