@@ -200,15 +200,48 @@ async def test_only_the_invoking_user_can_press_the_buttons(world: World) -> Non
 # -- what is left out -------------------------------------------------------------------
 
 
-async def test_books_in_plex_or_requested_by_others_are_left_out(world: World) -> None:
-    await expanse_reader(world, world.alice)
-    await shelve(world, "Caliban's War", COREY, CALIBAN)  # in Plex, not rated yet
+async def offered(world: World, user: FakeUser) -> list[str]:
+    """The titles the recommender would offer `user` now, best first."""
+    return [pick.book.title for pick in await service(world).recommend(user.id)]
+
+
+async def request_by_bob(world: World, asin: str, title: str) -> None:
     bob = await User.create(discord_id=world.bob.id)
-    await BookRequest.create(requester=bob, asin=ABADDON, title="Abaddon's Gate", author=COREY,
+    await BookRequest.create(requester=bob, asin=asin, title=title, author=COREY,
                              status=RequestStatus.APPROVED)
 
-    inter = await world.fd.slash(world.alice, world.guild, "recommend")
 
+async def test_a_book_in_plex_is_left_out(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    assert await offered(world, world.alice) == ["Caliban's War", "Abaddon's Gate"]
+
+    await shelve(world, "Caliban's War", COREY, CALIBAN)  # in Plex, not rated yet
+
+    _, msg = await run(world, world.alice)
+    assert msg.embeds[0]["title"] == "Abaddon's Gate"
+    assert msg.embeds[0]["footer"]["text"].startswith("Recommendation 1 of 1 ·")
+
+
+async def test_a_book_someone_else_requested_is_left_out(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    assert await offered(world, world.alice) == ["Caliban's War", "Abaddon's Gate"]
+
+    await request_by_bob(world, CALIBAN, "Caliban's War")
+
+    _, msg = await run(world, world.alice)
+    assert msg.embeds[0]["title"] == "Abaddon's Gate"
+    assert msg.embeds[0]["footer"]["text"].startswith("Recommendation 1 of 1 ·")
+
+
+async def test_nothing_left_after_the_rules_says_so(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    assert await offered(world, world.alice) == ["Caliban's War", "Abaddon's Gate"]
+
+    await shelve(world, "Caliban's War", COREY, CALIBAN)
+    await request_by_bob(world, ABADDON, "Abaddon's Gate")
+
+    assert await offered(world, world.alice) == []
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
     await said(inter, "No new recommendations")
 
 
