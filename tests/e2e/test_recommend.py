@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -211,22 +212,23 @@ async def request_by_bob(world: World, asin: str, title: str) -> None:
                              status=RequestStatus.APPROVED)
 
 
-async def test_a_book_in_plex_is_left_out(world: World) -> None:
-    await expanse_reader(world, world.alice)
-    assert await offered(world, world.alice) == ["Caliban's War", "Abaddon's Gate"]
-
+async def caliban_in_plex(world: World) -> None:
     await shelve(world, "Caliban's War", COREY, CALIBAN)  # in Plex, not rated yet
 
-    _, msg = await run(world, world.alice)
-    assert msg.embeds[0]["title"] == "Abaddon's Gate"
-    assert msg.embeds[0]["footer"]["text"].startswith("Recommendation 1 of 1 ·")
+
+async def caliban_requested_by_bob(world: World) -> None:
+    await request_by_bob(world, CALIBAN, "Caliban's War")
 
 
-async def test_a_book_someone_else_requested_is_left_out(world: World) -> None:
+@pytest.mark.parametrize("rule", [caliban_in_plex, caliban_requested_by_bob],
+                         ids=["in Plex", "requested by someone else"])
+async def test_a_book_is_left_out_because_of_the_rule(
+    world: World, rule: Callable[[World], Awaitable[None]]
+) -> None:
     await expanse_reader(world, world.alice)
     assert await offered(world, world.alice) == ["Caliban's War", "Abaddon's Gate"]
 
-    await request_by_bob(world, CALIBAN, "Caliban's War")
+    await rule(world)
 
     _, msg = await run(world, world.alice)
     assert msg.embeds[0]["title"] == "Abaddon's Gate"
