@@ -143,8 +143,10 @@ async def test_no_admin_channel_still_creates_the_request(world: World) -> None:
     await world.runtime.store.delete(ADMIN_CHANNEL)
     await world.link(world.alice)
 
+    done = world.command_done("request")
     inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
     await inter.wait_for_edit(lambda m: bool(m.embeds))
+    await done  # the admin post comes after the reply: wait until it would have been made
 
     assert await BookRequest.all().count() == 1
     assert admin_posts(world) == []

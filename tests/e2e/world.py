@@ -60,6 +60,18 @@ class World:
         if library:
             await store.set(PLEX_LIBRARY, self.pms.section_id)
 
+    def command_done(self, name: str, timeout: float = 5.0) -> asyncio.Future[Any]:
+        """Resolves when the bot's handler of the next `/name` has returned.
+
+        Call it before running the command. The fake sees the bot's answer, not
+        the work a handler does after answering (e.g. the admin-channel post):
+        await this before asserting that such work did not happen.
+        """
+        return asyncio.ensure_future(self.bot.wait_for(
+            "app_command_completion", check=lambda _, cmd: cmd.qualified_name == name,
+            timeout=timeout,
+        ))
+
     async def link(self, user: FakeUser, token: str | None = None) -> str:
         """Link a Discord user to a plex.tv account that can reach the fake server."""
         token = token or f"tv-token-{user.id}"
