@@ -113,6 +113,8 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         config = tmp_path / "config.toml"
         config.write_text(
             f"""
+[discord]
+guild_ids = [1]
 [plex]
 url = "{pms.url}"
 token = "{pms.token}"
@@ -230,7 +232,8 @@ async def test_run_with_an_unusable_database_is_one_line(env: Env, tmp_path: Pat
     text = env.config.read_text().replace(
         f'url = "sqlite://{tmp_path}/earmark.db"', 'url = "sqlite:///dev/null/earmark.db"'
     )
-    env.config.write_text(text + '\n[discord]\ntoken = "not-a-real-discord-token"\n')
+    text = text.replace("[discord]\n", '[discord]\ntoken = "not-a-real-discord-token"\n')
+    env.config.write_text(text)
     result = await env.run("run")
     assert result.code == 2
     lines = [line for line in result.err.strip().splitlines() if line.startswith("error:")]
