@@ -1,22 +1,35 @@
-"""The command line, run as a real subprocess against the fake Plex and catalog."""
+"""The command line against the fake Plex and catalog: `main(argv)` in process, one real process.
+
+`main` runs its own event loop (`asyncio.run`), so `Env.run` calls it in a
+worker thread while the fakes keep serving on the test's loop; stdout and
+stderr are captured, and the logging set-up `main` does is undone after it.
+`test_python_m_bot_runs_a_scan_in_its_own_process` keeps `python -m bot`
+itself covered.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
+import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.cli import main
 from tests.fakes.catalog import FakeAudible
 from tests.fakes.plex import FakePlex
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The loggers whose level `bot.logs.setup_logging` sets, besides the root.
+TUNED_LOGGERS = ("discord.gateway", "tortoise", "aiosqlite")
 
 
 @dataclass
@@ -24,6 +37,38 @@ class Result:
     code: int
     out: str
     err: str
+
+
+@contextlib.contextmanager
+def logging_restored() -> Iterator[None]:
+    """Undo what `setup_logging` does to the process: handlers, filters and levels."""
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    filters = {handler: list(handler.filters) for handler in handlers}
+    levels = {name: logging.getLogger(name).level for name in ("", *TUNED_LOGGERS)}
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in filters:
+                root.removeHandler(handler)
+        for handler, kept in filters.items():
+            handler.filters[:] = kept
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def run_main(argv: Sequence[str]) -> Result:
+    """`python -m bot ARGV` in this process (blocking: it runs its own event loop)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), logging_restored():
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 @dataclass
@@ -34,6 +79,11 @@ class Env:
     key: str
 
     async def run(self, *args: str) -> Result:
+        """The CLI with this config, in process; the fakes serve meanwhile."""
+        return await asyncio.to_thread(run_main, [*args, "--config", str(self.config)])
+
+    async def run_process(self, *args: str) -> Result:
+        """The CLI as `python -m bot` in a child process."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")}
         env["EARMARK_SECRET_KEY"] = self.key
         proc = await asyncio.create_subprocess_exec(
@@ -54,11 +104,17 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
+async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
+    key = Fernet.generate_key().decode()
+    for name in [k for k in os.environ if k.startswith("EARMARK_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("EARMARK_SECRET_KEY", key)
     async with FakePlex() as pms, FakeAudible() as audible:
         config = tmp_path / "config.toml"
         config.write_text(
             f"""
+[discord]
+guild_ids = [1]
 [plex]
 url = "{pms.url}"
 token = "{pms.token}"
@@ -71,7 +127,7 @@ url = "sqlite://{tmp_path}/earmark.db"
 key_file = "{tmp_path}/secret.key"
 """
         )
-        yield Env(pms, audible, config, Fernet.generate_key().decode())
+        yield Env(pms, audible, config, key)
 
 
 def seed(pms: FakePlex) -> None:
@@ -158,22 +214,11 @@ async def test_match_batch_keeps_input_order_and_flags_bad_lines(env: Env, tmp_p
     assert result.code == 2
 
 
-async def test_missing_config_is_explained(tmp_path: Path) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "check",
-        "--config",
-        str(tmp_path / "none.toml"),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 2
-    assert "none.toml: no such configuration file" in err.decode()
-    assert "Traceback" not in err.decode()
+def test_missing_config_is_explained(tmp_path: Path) -> None:
+    result = run_main(["check", "--config", str(tmp_path / "none.toml")])
+    assert result.code == 2
+    assert "none.toml: no such configuration file" in result.err
+    assert "Traceback" not in result.err
 
 
 async def test_run_without_discord_token_is_one_line(env: Env) -> None:
@@ -187,13 +232,24 @@ async def test_run_with_an_unusable_database_is_one_line(env: Env, tmp_path: Pat
     text = env.config.read_text().replace(
         f'url = "sqlite://{tmp_path}/earmark.db"', 'url = "sqlite:///dev/null/earmark.db"'
     )
-    env.config.write_text(text + '\n[discord]\ntoken = "not-a-real-discord-token"\n')
+    text = text.replace("[discord]\n", '[discord]\ntoken = "not-a-real-discord-token"\n')
+    env.config.write_text(text)
     result = await env.run("run")
     assert result.code == 2
     lines = [line for line in result.err.strip().splitlines() if line.startswith("error:")]
     assert lines and lines[0].startswith("error: cannot open the database")
     assert "Traceback" not in result.err
     assert "not-a-real-discord-token" not in result.err
+
+
+async def test_python_m_bot_runs_a_scan_in_its_own_process(env: Env) -> None:
+    """The smoke test of the real entry point: `python -m bot scan`, exit code and streams."""
+    seed(env.pms)
+    result = await env.run_process("scan", "--full")
+    assert result.code == 0, result.err
+    assert "total: 3" in result.out and "new: 3" in result.out
+    assert "books" in result.err  # the progress line
+    assert env.pms.token not in result.out + result.err
 
 
 @pytest.mark.parametrize(

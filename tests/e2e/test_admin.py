@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from cogs.admin import AdminCog
 from core.library import ScanService
 from core.models import BookRequest, Notification, PlexItem, RequestStatus, User
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 from tests.fakes.discord import MANAGE_GUILD, CommandNotVisible, FakeMessage, FakeUser
 
 COGS = ("cogs.admin",)
 PHM_GUID = "com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en"
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS) as w:
-        yield w
+pytestmark = pytest.mark.world(cogs=COGS)
 
 
 def cog(world: World) -> AdminCog:
@@ -94,7 +88,6 @@ async def test_admin_commands_are_hidden_and_checked(world: World) -> None:
     assert req.status == RequestStatus.PENDING
     assert await Notification.all().count() == 0
     assert world.pms.requests == []  # no scan ran
-    fd.assert_no_bot_errors()
 
 
 # ----- /admin scan ------------------------------------------------------------------------
@@ -123,7 +116,6 @@ async def test_scan_shows_progress_then_the_summary(world: World) -> None:
     assert await PlexItem.all().count() == 301
     await req.refresh_from_db()
     assert req.status == RequestStatus.AVAILABLE
-    world.fd.assert_no_bot_errors()
 
 
 async def test_recent_scan_reports_new_books(world: World) -> None:
@@ -200,12 +192,11 @@ async def test_scan_longer_than_the_interaction_reports_in_the_channel(world: Wo
     assert "finished" not in inter.original.content
 
 
-async def test_scan_without_plex_says_what_is_missing(tmp_path: Path) -> None:
-    async with open_world(tmp_path, cogs=COGS, plex=False) as world:
-        inter = await world.fd.slash(world.boss, world.guild, "admin scan", mode="full")
-        msg = await inter.wait_for_edit(lambda m: "not set up" in m.content)
-        assert "/setup plex" in msg.content
-        world.fd.assert_no_bot_errors()
+@pytest.mark.world(plex=False)
+async def test_scan_without_plex_says_what_is_missing(world: World) -> None:
+    inter = await world.fd.slash(world.boss, world.guild, "admin scan", mode="full")
+    msg = await inter.wait_for_edit(lambda m: "not set up" in m.content)
+    assert "/setup plex" in msg.content
 
 
 # ----- /admin pending ---------------------------------------------------------------------
@@ -289,7 +280,6 @@ async def test_status_moves_along_the_lifecycle(world: World) -> None:
     assert "no request #99999" in missing.original.content
     await req.refresh_from_db()
     assert req.status == RequestStatus.DOWNLOADING
-    world.fd.assert_no_bot_errors()
 
 
 async def test_approve_autocompletes_pending_requests_for_admins_only(world: World) -> None:

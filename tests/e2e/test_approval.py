@@ -8,28 +8,18 @@ forged click, and the buttons keep working after a restart.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.app import EarmarkBot
 from core import notify
-from core.config_store import ADMIN_CHANNEL
 from core.models import BookRequest, Notification, RequestStatus
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 from tests.fakes.discord import FakeMessage
 
 PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 COGS = ("cogs.requests",)
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS) as w:
-        await w.runtime.store.set(ADMIN_CHANNEL, str(w.admin_channel_id))
-        yield w
-        w.fd.assert_no_bot_errors()
+pytestmark = pytest.mark.world(cogs=COGS, admin_channel=True)
 
 
 async def requested(world: World) -> tuple[BookRequest, FakeMessage]:

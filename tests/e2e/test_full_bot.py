@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.app import COGS, EarmarkBot
-from core.config_store import ADMIN_CHANNEL
 from core.models import BookRequest, RequestStatus
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 
 PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 
@@ -25,13 +21,7 @@ CONTRACT = {
     "admin": {"scan", "pending", "approve", "deny", "status"},
 }
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path) as w:
-        await w.runtime.store.set(ADMIN_CHANNEL, str(w.admin_channel_id))
-        yield w
-        w.fd.assert_no_bot_errors()
+pytestmark = pytest.mark.world(admin_channel=True)  # every cog
 
 
 async def test_every_cog_loads_and_the_synced_commands_are_the_contract(world: World) -> None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -16,7 +13,7 @@ from cogs.login import LoginCog
 from core.config_store import PLEX_TOKEN
 from core.models import User
 from core.redact import redact
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 from tests.fakes.discord import FakeInteraction, FakeMessage
 
 COGS = ("cogs.login",)
@@ -33,17 +30,14 @@ def login_cog(world: World) -> LoginCog:
     return cog  # type: ignore[return-value]
 
 
-@asynccontextmanager
-async def login_world(tmp_path: Path, *, plex: bool = True) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS, plex=plex) as w:
-        login_cog(w).service.poll_interval = POLL  # read on every poll
-        yield w
+pytestmark = pytest.mark.world(cogs=COGS)
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with login_world(tmp_path) as w:
-        yield w
+def world(world: World) -> World:
+    """The shared world, polling plex.tv every POLL seconds."""
+    login_cog(world).service.poll_interval = POLL  # read on every poll
+    return world
 
 
 def sign_in_button(msg: FakeMessage) -> dict[str, object]:
@@ -120,7 +114,6 @@ async def test_login_links_an_account_with_server_access(
         text = record.getMessage() + (record.exc_text or "")
         assert TOKEN not in text and SERVER_TOKEN not in text, record
     assert redact(TOKEN) == "***"
-    world.fd.assert_no_bot_errors()
 
 
 async def test_login_refused_without_access_to_this_server(world: World) -> None:
@@ -132,7 +125,6 @@ async def test_login_refused_without_access_to_this_server(world: World) -> None
     assert msg.buttons == []
     assert await User.filter(plex_token__not_isnull=True).count() == 0
     assert TOKEN not in everything_sent(world)
-    world.fd.assert_no_bot_errors()
 
 
 async def test_expired_pin_edits_the_reply_and_stores_nothing(world: World) -> None:
@@ -141,7 +133,6 @@ async def test_expired_pin_edits_the_reply_and_stores_nothing(world: World) -> N
     msg = await inter.wait_for_edit(lambda m: "expired" in m.text)
     assert msg.buttons == [] and "/login" in msg.text
     assert await User.filter(plex_token__not_isnull=True).count() == 0
-    world.fd.assert_no_bot_errors()
 
 
 async def test_a_second_login_cancels_the_first_poll(world: World) -> None:
@@ -165,16 +156,14 @@ async def test_a_second_login_cancels_the_first_poll(world: World) -> None:
         r for r in world.tv.requests[-5:] if r.path == f"/api/v2/pins/{first_pin}"
     ]
     assert first_checks_after == []
-    world.fd.assert_no_bot_errors()
 
 
-async def test_login_without_plex_setup_tells_to_run_setup(tmp_path: Path) -> None:
-    async with login_world(tmp_path, plex=False) as world:
-        inter = await world.fd.slash(world.alice, world.guild, "login")
-        msg = await inter.wait_for_edit(lambda m: "/setup plex" in m.text)
-        assert msg.is_ephemeral and msg.buttons == []
-        assert world.tv.pins == {}  # no PIN handed out for a server nobody can reach
-        world.fd.assert_no_bot_errors()
+@pytest.mark.world(plex=False)
+async def test_login_without_plex_setup_tells_to_run_setup(world: World) -> None:
+    inter = await world.fd.slash(world.alice, world.guild, "login")
+    msg = await inter.wait_for_edit(lambda m: "/setup plex" in m.text)
+    assert msg.is_ephemeral and msg.buttons == []
+    assert world.tv.pins == {}  # no PIN handed out for a server nobody can reach
 
 
 async def test_logout_forgets_the_token(world: World) -> None:
@@ -186,13 +175,11 @@ async def test_logout_forgets_the_token(world: World) -> None:
 
     again = await world.fd.slash(world.alice, world.guild, "logout")
     assert again.is_ephemeral and "not linked" in again.content
-    world.fd.assert_no_bot_errors()
 
 
 async def test_logout_of_someone_never_linked(world: World) -> None:
     inter = await world.fd.slash(world.bob, world.guild, "logout")
     assert inter.is_ephemeral and "not linked" in inter.content
-    world.fd.assert_no_bot_errors()
 
 
 async def test_logout_cancels_a_pending_login(world: World) -> None:
@@ -204,7 +191,6 @@ async def test_logout_cancels_a_pending_login(world: World) -> None:
     world.tv.authorize(pin_id, TOKEN)
     assert login_cog(world).service.running(world.alice.id) is None
     assert await User.filter(plex_token__not_isnull=True).count() == 0
-    world.fd.assert_no_bot_errors()
 
 
 async def test_relogin_mentions_the_current_link(world: World) -> None:
@@ -219,4 +205,3 @@ async def test_unloading_the_cog_stops_the_polls(world: World) -> None:
     assert cog.service.running(world.alice.id) is not None
     await world.bot.unload_extension("cogs.login")
     assert cog.service.running(world.alice.id) is None
-    world.fd.assert_no_bot_errors()

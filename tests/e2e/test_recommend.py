@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from core.config_store import ADMIN_CHANNEL, PLEX_TOKEN
+from core.config_store import PLEX_TOKEN
 from core.models import BookRequest, Dismissal, RequestStatus, User
 from core.recommend import RecommendService
 from core.recommend.ratings import NO_ACCESS_MESSAGE
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 from tests.fakes.discord import FakeInteraction, FakeMessage, FakeUser
 
 COGS = ("cogs.recommend", "cogs.requests")
@@ -29,17 +28,18 @@ LEVIATHAN, CALIBAN, ABADDON = "B0EXP00001", "B0EXP00002", "B0EXP00003"
 LISTING = "/library/sections/1/all"
 
 
+pytestmark = pytest.mark.world(cogs=COGS, admin_channel=True)
+
+
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS) as w:
-        await w.runtime.store.set(ADMIN_CHANNEL, str(w.admin_channel_id))
-        for asin, title, seq in ((LEVIATHAN, "Leviathan Wakes", "1"),
-                                 (CALIBAN, "Caliban's War", "2"),
-                                 (ABADDON, "Abaddon's Gate", "3")):
-            w.audible.add_product(asin=asin, title=title, authors=[COREY],
+def world(world: World) -> World:
+    """The shared world with the first three books of The Expanse in the catalog."""
+    for asin, title, seq in ((LEVIATHAN, "Leviathan Wakes", "1"),
+                             (CALIBAN, "Caliban's War", "2"),
+                             (ABADDON, "Abaddon's Gate", "3")):
+        world.audible.add_product(asin=asin, title=title, authors=[COREY],
                                   narrators=["Jefferson Mays"], series=[(EXPANSE, seq)])
-        yield w
-        w.fd.assert_no_bot_errors()
+    return world
 
 
 def service(world: World) -> RecommendService:
@@ -201,15 +201,49 @@ async def test_only_the_invoking_user_can_press_the_buttons(world: World) -> Non
 # -- what is left out -------------------------------------------------------------------
 
 
-async def test_books_in_plex_or_requested_by_others_are_left_out(world: World) -> None:
-    await expanse_reader(world, world.alice)
-    await shelve(world, "Caliban's War", COREY, CALIBAN)  # in Plex, not rated yet
+async def offered(world: World, user: FakeUser) -> list[str]:
+    """The titles the recommender would offer `user` now, best first."""
+    return [pick.book.title for pick in await service(world).recommend(user.id)]
+
+
+async def request_by_bob(world: World, asin: str, title: str) -> None:
     bob = await User.create(discord_id=world.bob.id)
-    await BookRequest.create(requester=bob, asin=ABADDON, title="Abaddon's Gate", author=COREY,
+    await BookRequest.create(requester=bob, asin=asin, title=title, author=COREY,
                              status=RequestStatus.APPROVED)
 
-    inter = await world.fd.slash(world.alice, world.guild, "recommend")
 
+async def caliban_in_plex(world: World) -> None:
+    await shelve(world, "Caliban's War", COREY, CALIBAN)  # in Plex, not rated yet
+
+
+async def caliban_requested_by_bob(world: World) -> None:
+    await request_by_bob(world, CALIBAN, "Caliban's War")
+
+
+@pytest.mark.parametrize("rule", [caliban_in_plex, caliban_requested_by_bob],
+                         ids=["in Plex", "requested by someone else"])
+async def test_a_book_is_left_out_because_of_the_rule(
+    world: World, rule: Callable[[World], Awaitable[None]]
+) -> None:
+    await expanse_reader(world, world.alice)
+    assert await offered(world, world.alice) == ["Caliban's War", "Abaddon's Gate"]
+
+    await rule(world)
+
+    _, msg = await run(world, world.alice)
+    assert msg.embeds[0]["title"] == "Abaddon's Gate"
+    assert msg.embeds[0]["footer"]["text"].startswith("Recommendation 1 of 1 ·")
+
+
+async def test_nothing_left_after_the_rules_says_so(world: World) -> None:
+    await expanse_reader(world, world.alice)
+    assert await offered(world, world.alice) == ["Caliban's War", "Abaddon's Gate"]
+
+    await shelve(world, "Caliban's War", COREY, CALIBAN)
+    await request_by_bob(world, ABADDON, "Abaddon's Gate")
+
+    assert await offered(world, world.alice) == []
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
     await said(inter, "No new recommendations")
 
 

@@ -7,28 +7,20 @@ Plex and Audible servers on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from core.config_store import ADMIN_CHANNEL
 from core.models import BookRequest, RequestStatus, RequestSubscriber, User
 from core.users import unlink
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 from tests.fakes.discord import FakeMessage
 
 PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 HP1 = "B017V4IM1G"  # Harry Potter and the Sorcerer's Stone
 MARK = "✅ In library · "
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=("cogs.requests",)) as w:
-        await w.runtime.store.set(ADMIN_CHANNEL, str(w.admin_channel_id))
-        yield w
-        w.fd.assert_no_bot_errors()
+pytestmark = pytest.mark.world(cogs=("cogs.requests",), admin_channel=True)
 
 
 async def shelve(world: World, title: str, author: str, asin: str) -> None:
@@ -151,8 +143,10 @@ async def test_no_admin_channel_still_creates_the_request(world: World) -> None:
     await world.runtime.store.delete(ADMIN_CHANNEL)
     await world.link(world.alice)
 
+    done = world.command_done("request")
     inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
     await inter.wait_for_edit(lambda m: bool(m.embeds))
+    await done  # the admin post comes after the reply: wait until it would have been made
 
     assert await BookRequest.all().count() == 1
     assert admin_posts(world) == []

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +12,14 @@ import pytest
 from bot.config import ScanSettings
 from core.library import ScanSummary, query
 from core.models import BookRequest, PlexItem, RequestStatus, RequestSubscriber
-from tests.e2e.world import World, eventually, open_world
+from tests.e2e.world import World, eventually
 
 COGS = ("cogs.scheduler", "cogs.notify")
 TICK_MINUTES = 0.005  # a recently-added poll every 0.3 s
+
+pytestmark = pytest.mark.world(
+    cogs=COGS, scan=ScanSettings(recently_added_minutes=TICK_MINUTES, full_scan_hours=100)
+)
 
 
 def gone_from_mirror(title: str) -> Callable[[], Any]:
@@ -30,13 +33,6 @@ def scheduler(w: World) -> Any:
     cog = w.bot.get_cog("Scheduler")
     assert cog is not None
     return cog
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    scan = ScanSettings(recently_added_minutes=TICK_MINUTES, full_scan_hours=100)
-    async with open_world(tmp_path, cogs=COGS, scan=scan) as w:
-        yield w
 
 
 async def test_recent_poll_runs_alone_and_dms_requester_and_subscriber(world: World) -> None:
@@ -62,7 +58,6 @@ async def test_recent_poll_runs_alone_and_dms_requester_and_subscriber(world: Wo
     assert req.status == RequestStatus.AVAILABLE
     stats = scheduler(world).stats["recent"]
     assert stats.runs >= 1 and stats.last_summary.mode == "recent"
-    world.fd.assert_no_bot_errors()
 
 
 async def test_a_never_scanned_mirror_gets_a_full_scan(world: World) -> None:
@@ -76,19 +71,18 @@ async def test_a_never_scanned_mirror_gets_a_full_scan(world: World) -> None:
     assert scheduler(world).stats["recent"].last_summary.mode == "recent"
 
 
-async def test_skips_while_plex_is_not_configured(tmp_path: Path) -> None:
-    scan = ScanSettings(recently_added_minutes=TICK_MINUTES, full_scan_hours=100)
-    async with open_world(tmp_path, cogs=COGS, plex=False, scan=scan) as w:
-        stats = scheduler(w).stats["recent"]
-        await eventually(lambda: stats.skipped >= 2, what="two skipped ticks")
-        assert stats.runs == 0 and stats.failures == 0
-        w.pms.add_album("Dune", "Frank Herbert")
-        await w.configure_plex()
-        await eventually(lambda: stats.runs >= 1, what="a scan once Plex is set up")
-        assert await PlexItem.filter(title="Dune").exists()
-        w.fd.assert_no_bot_errors()
+@pytest.mark.world(plex=False)
+async def test_skips_while_plex_is_not_configured(world: World) -> None:
+    stats = scheduler(world).stats["recent"]
+    await eventually(lambda: stats.skipped >= 2, what="two skipped ticks")
+    assert stats.runs == 0 and stats.failures == 0
+    world.pms.add_album("Dune", "Frank Herbert")
+    await world.configure_plex()
+    await eventually(lambda: stats.runs >= 1, what="a scan once Plex is set up")
+    assert await PlexItem.filter(title="Dune").exists()
 
 
+@pytest.mark.bot_errors(r"scheduled recent scan failed -- RuntimeError\('a bug in the scan'\)")
 async def test_survives_plex_errors_and_bugs(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,18 +134,16 @@ async def test_never_overlaps_a_running_scan(world: World) -> None:
     await manual
 
 
-async def test_full_scan_runs_on_its_own_schedule(tmp_path: Path) -> None:
-    scan = ScanSettings(recently_added_minutes=60, full_scan_hours=0.0002)  # 0.72 s
-    async with open_world(tmp_path, cogs=COGS, scan=scan) as w:
-        gone = w.pms.add_album("Leaving Soon", "Some Author")
-        w.pms.add_album("Staying", "Some Author")
-        await w.runtime.scans.run("full")
-        w.pms.remove_album(gone.rating_key)  # only a full scan notices a removal
-        stats = scheduler(w).stats["full"]
-        await eventually(lambda: stats.runs >= 1, what="a scheduled full scan")
-        await eventually(gone_from_mirror("Leaving Soon"), what="the removal")
-        assert scheduler(w).stats["recent"].runs == 0
-        w.fd.assert_no_bot_errors()
+@pytest.mark.world(scan=ScanSettings(recently_added_minutes=60, full_scan_hours=0.0002))  # 0.72 s
+async def test_full_scan_runs_on_its_own_schedule(world: World) -> None:
+    gone = world.pms.add_album("Leaving Soon", "Some Author")
+    world.pms.add_album("Staying", "Some Author")
+    await world.runtime.scans.run("full")
+    world.pms.remove_album(gone.rating_key)  # only a full scan notices a removal
+    stats = scheduler(world).stats["full"]
+    await eventually(lambda: stats.runs >= 1, what="a scheduled full scan")
+    await eventually(gone_from_mirror("Leaving Soon"), what="the removal")
+    assert scheduler(world).stats["recent"].runs == 0
 
 
 def test_first_full_scan_delay() -> None:

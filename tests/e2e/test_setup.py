@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,21 +17,19 @@ from core.config_store import (
     PLEX_URL,
 )
 from core.models import ConfigEntry
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World, WorldFactory
 from tests.fakes.discord import MANAGE_GUILD, CommandNotVisible, FakeMessage
 
 COGS = ("cogs.setup",)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS, plex=False) as w:
-        yield w
+pytestmark = pytest.mark.world(cogs=COGS, plex=False)
 
 
 @pytest.fixture
-async def configured(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS, plex=True) as w:
+async def configured(make_world: WorldFactory) -> AsyncIterator[World]:
+    """A world where `/setup plex` and `/setup library` are done."""
+    async with make_world(plex=True) as w:
         yield w
 
 
@@ -86,7 +83,6 @@ async def test_setup_plex_tests_the_server_then_stores_it(world: World) -> None:
     assert await store.get(PLEX_MACHINE_ID) == pms.machine_identifier
     raw = await ConfigEntry.get(key=PLEX_TOKEN)
     assert raw.encrypted and pms.token not in raw.value
-    fd.assert_no_bot_errors()
 
 
 async def test_setup_plex_with_a_bad_token_stores_nothing(world: World) -> None:
@@ -246,7 +242,6 @@ async def test_setup_channel_and_approval(world: World) -> None:
     assert await world.runtime.requests.auto_approve()
     await fd.slash(world.boss, world.guild, "setup approval", auto=False)
     assert not await world.runtime.requests.auto_approve()
-    fd.assert_no_bot_errors()
 
 
 async def test_setup_show_masks_the_token_and_names_sources(configured: World) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from bot.config import (
     Settings,
 )
 from bot.runtime import Runtime
-from core.config_store import PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_TOKEN, PLEX_URL
+from core.config_store import ADMIN_CHANNEL, PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_TOKEN, PLEX_URL
 from core.models import User
 from tests.fakes.catalog import FakeAudible
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeUser
@@ -59,6 +60,18 @@ class World:
         if library:
             await store.set(PLEX_LIBRARY, self.pms.section_id)
 
+    def command_done(self, name: str, timeout: float = 5.0) -> asyncio.Future[Any]:
+        """Resolves when the bot's handler of the next `/name` has returned.
+
+        Call it before running the command. The fake sees the bot's answer, not
+        the work a handler does after answering (e.g. the admin-channel post):
+        await this before asserting that such work did not happen.
+        """
+        return asyncio.ensure_future(self.bot.wait_for(
+            "app_command_completion", check=lambda _, cmd: cmd.qualified_name == name,
+            timeout=timeout,
+        ))
+
     async def link(self, user: FakeUser, token: str | None = None) -> str:
         """Link a Discord user to a plex.tv account that can reach the fake server."""
         token = token or f"tv-token-{user.id}"
@@ -71,6 +84,10 @@ class World:
         row.plex_username = user.name
         await row.save()
         return token
+
+
+#: `make_world(**options)` in tests/e2e/conftest.py: `open_world` with the test's markers.
+WorldFactory = Callable[..., AbstractAsyncContextManager["World"]]
 
 
 def make_settings(
@@ -107,16 +124,24 @@ async def eventually(pred: Callable[[], Any], timeout: float = 5.0, what: str = 
 
 @contextlib.asynccontextmanager
 async def open_world(
-    tmp: Path, *, cogs: Sequence[str] = COGS, plex: bool = True, **sections: Any
+    tmp: Path,
+    *,
+    cogs: Sequence[str] = COGS,
+    plex: bool = True,
+    admin_channel: bool = False,
+    **sections: Any,
 ) -> AsyncIterator[World]:
     """Start every fake and the real bot; `plex=True` stores a configured Plex setup.
 
+    `admin_channel=True` stores the admin channel as `/setup channel` would.
     `sections` replace whole settings sections, e.g. `scan=ScanSettings(...)`
     or `database=DatabaseSettings(url=...)` for a database that outlives a bot.
+    Tests use the `world` fixture (tests/e2e/conftest.py), which also checks
+    that the bot logged no error.
     """
     async with FakeDiscord() as fd, FakePlex() as pms, FakePlexTV() as tv, FakeAudible() as aud:
         guild = fd.add_guild("Books")
-        admin_channel = fd.add_channel(guild, "earmark-admin")
+        channel = fd.add_channel(guild, "earmark-admin")
         alice = fd.add_member(guild, "alice")
         bob = fd.add_member(guild, "bob")
         boss = fd.add_member(guild, "boss", manage_guild=True)
@@ -128,10 +153,12 @@ async def open_world(
         world = World(
             fd=fd, pms=pms, tv=tv, audible=aud, runtime=runtime,
             bot=EarmarkBot(runtime, cogs=cogs), guild=guild,
-            admin_channel_id=admin_channel.id, alice=alice, bob=bob, boss=boss,
+            admin_channel_id=channel.id, alice=alice, bob=bob, boss=boss,
         )
         if plex:
             await world.configure_plex()
+        if admin_channel:
+            await runtime.store.set(ADMIN_CHANNEL, str(channel.id))
         try:
             await fd.start_bot(world.bot)
             yield world
