@@ -35,6 +35,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check --no-cache .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

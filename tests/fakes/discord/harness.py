@@ -379,7 +379,9 @@ class FakeDiscord:
         guild.members[self.bot_user.id] = FakeMember(self.bot_user, roles=[bot_role.id])
         self.guilds[guild.id] = guild
         self._new_channel(guild, channel, GUILD_TEXT, None)
-        self._dispatch("GUILD_CREATE", guild.payload(), INTENT_GUILDS)
+        # A join, not a lazy load after READY: Discord leaves out "unavailable" then.
+        joined = {k: v for k, v in guild.payload().items() if k != "unavailable"}
+        self._dispatch("GUILD_CREATE", joined, INTENT_GUILDS)
         return guild
 
     def remove_bot_from(self, guild_id: int) -> bool:
