@@ -19,7 +19,8 @@ from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
-from bot.render import NO_PINGS, choice_name, safe
+from bot.limits import fit_embed
+from bot.render import NO_PINGS, choices, safe
 from bot.tree import GENERIC
 from cogs._approval import refresh_post
 from cogs._embeds import COLOUR, request_embed, status_label
@@ -135,7 +136,7 @@ def pending_embed(requests: list[BookRequest], *, more: bool) -> discord.Embed:
     if more or left_out:
         footer = "Showing the oldest ones; decide these to see the rest. " + footer
     embed.set_footer(text=footer)
-    return embed
+    return fit_embed(embed)
 
 
 class ScanReporter:
@@ -378,16 +379,11 @@ class AdminCog(
         if not is_admin(interaction.user, self.runtime.settings.discord.admin_role_ids):
             return []
         needle = str(current or "").strip().casefold().lstrip("#")
-        choices = []
-        for req in await self.runtime.requests.pending(limit=100):
-            if needle and not (str(req.id).startswith(needle) or needle in req.title.casefold()):
-                continue
-            author = f" — {req.author}" if req.author else ""
-            name = choice_name(f"#{req.id} {req.title}{author}")
-            choices.append(app_commands.Choice(name=name, value=req.id))
-            if len(choices) == 25:
-                break
-        return choices
+        return choices(
+            (f"#{req.id} {req.title}" + (f" — {req.author}" if req.author else ""), req.id)
+            for req in await self.runtime.requests.pending(limit=100)
+            if not needle or str(req.id).startswith(needle) or needle in req.title.casefold()
+        )
 
 
 async def setup(bot: EarmarkBot) -> None:
