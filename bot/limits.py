@@ -10,6 +10,7 @@ cannot. Lengths count code points, as Discord does.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -83,7 +84,7 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
 
 def fit_embeds(embeds: Iterable[discord.Embed]) -> list[discord.Embed]:
     """The embeds of one message: at most 10, each within its limits, 6000 in total."""
-    dicts: list[dict[str, Any]] = [dict(e.to_dict()) for e in list(embeds)[:EMBEDS]]
+    dicts: list[dict[str, Any]] = [copy.deepcopy(dict(e.to_dict())) for e in embeds][:EMBEDS]
     for data in dicts:
         _fit_parts(data)
     _fit_total(dicts)
@@ -95,10 +96,9 @@ def _fit_parts(data: dict[str, Any]) -> None:
         data["title"] = cut(str(data["title"]), TITLE)
     if "description" in data:
         data["description"] = cut(str(data["description"]), DESCRIPTION)
-    for key, limit in (("footer", FOOTER), ("author", AUTHOR_NAME)):
+    for key, name, limit in (("footer", "text", FOOTER), ("author", "name", AUTHOR_NAME)):
         part = data.get(key)
-        if isinstance(part, dict) and part.get("text" if key == "footer" else "name"):
-            name = "text" if key == "footer" else "name"
+        if isinstance(part, dict) and part.get(name):
             part[name] = cut(str(part[name]), limit)
     fields = data.get("fields") or []
     if len(fields) > FIELDS:
