@@ -11,6 +11,7 @@ import logging
 import discord
 
 from bot.app import EarmarkBot
+from bot.limits import fit_content
 from bot.render import NO_PINGS
 from core.config_store import ADMIN_CHANNEL
 
@@ -39,7 +40,7 @@ async def tell_admins(bot: EarmarkBot, text: str) -> bool:
     channel = await admin_channel(bot)
     if channel is not None:
         try:
-            await channel.send(text, allowed_mentions=NO_PINGS)
+            await channel.send(fit_content(text), allowed_mentions=NO_PINGS)
             return True
         except discord.HTTPException as err:
             log.warning("could not post in the admin channel: %s", err)

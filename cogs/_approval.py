@@ -20,7 +20,7 @@ import discord
 
 from bot.app import EarmarkBot, bot_of
 from bot.checks import require_admin, require_home_guild
-from bot.render import NO_PINGS, choice_name
+from bot.render import NO_PINGS, modal_title
 from bot.tree import report_error
 from cogs._admin_channel import admin_channel
 from cogs._embeds import request_embed, status_label
@@ -214,7 +214,7 @@ class DecisionButton(
             )
             return
         modal = DenyModal(self.request_id)
-        modal.title = f"Deny: {choice_name(req.title, 39)}"  # plain text, 45 at most
+        modal.title = modal_title("Deny: ", req.title)
         await interaction.response.send_modal(modal)
 
 

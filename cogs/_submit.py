@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from bot.app import EarmarkBot
+from bot.limits import FIELD_VALUE, TITLE, fit_embed
 from bot.render import NO_PINGS, safe
 from cogs._approval import post_request
 from cogs._embeds import COLOUR, library_embed, request_embed
@@ -48,11 +49,11 @@ async def library_item_embed(item: LibraryItem | None) -> discord.Embed:
     if row is not None:
         return library_embed(row, heading=heading)
     embed = discord.Embed(
-        title=safe(item.title, 200) if item else "?", description=heading, colour=COLOUR
+        title=safe(item.title, TITLE) if item else "?", description=heading, colour=COLOUR
     )
     if item and item.author:
-        embed.add_field(name="Author", value=safe(item.author, 1000))
-    return embed
+        embed.add_field(name="Author", value=safe(item.author, FIELD_VALUE))
+    return fit_embed(embed)
 
 
 async def outcome_embed(result: SubmitResult) -> discord.Embed:

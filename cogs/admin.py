@@ -19,7 +19,8 @@ from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
-from bot.render import NO_PINGS, choice_name, safe
+from bot.limits import fit_content, fit_embed
+from bot.render import NO_PINGS, choices, safe
 from cogs._approval import refresh_post
 from cogs._embeds import COLOUR, request_embed, status_label
 from cogs._scan_text import MODE_NAME, MODES, failure_text, progress_text, summary_text
@@ -63,7 +64,7 @@ def pending_embed(requests: list[BookRequest], *, more: bool) -> discord.Embed:
     if more or left_out:
         footer = "Showing the oldest ones; decide these to see the rest. " + footer
     embed.set_footer(text=footer)
-    return embed
+    return fit_embed(embed)
 
 
 class ScanReporter:
@@ -112,7 +113,7 @@ class ScanReporter:
         """Edit the reply; False when Discord refused (the token expired, say)."""
         try:
             await self._interaction.edit_original_response(
-                content=content, allowed_mentions=NO_PINGS
+                content=fit_content(content), allowed_mentions=NO_PINGS
             )
         except discord.HTTPException as err:
             log.info("scan progress: could not edit the reply (%s)", err.status)
@@ -213,7 +214,8 @@ class AdminCog(
             return
         try:
             await channel.send(
-                f"Scan asked for by <@{interaction.user.id}>:\n{text}", allowed_mentions=NO_PINGS
+                fit_content(f"Scan asked for by <@{interaction.user.id}>:\n{text}"),
+                allowed_mentions=NO_PINGS,
             )
         except discord.HTTPException:
             log.warning("could not post the scan summary in channel %s", channel.id)
@@ -306,16 +308,11 @@ class AdminCog(
         if not is_admin(interaction.user, self.runtime.settings.discord.admin_role_ids):
             return []
         needle = str(current or "").strip().casefold().lstrip("#")
-        choices = []
-        for req in await self.runtime.requests.pending(limit=100):
-            if needle and not (str(req.id).startswith(needle) or needle in req.title.casefold()):
-                continue
-            author = f" — {req.author}" if req.author else ""
-            name = choice_name(f"#{req.id} {req.title}{author}")
-            choices.append(app_commands.Choice(name=name, value=req.id))
-            if len(choices) == 25:
-                break
-        return choices
+        return choices(
+            (f"#{req.id} {req.title}" + (f" — {req.author}" if req.author else ""), req.id)
+            for req in await self.runtime.requests.pending(limit=100)
+            if not needle or str(req.id).startswith(needle) or needle in req.title.casefold()
+        )
 
 
 async def setup(bot: EarmarkBot) -> None:

@@ -15,7 +15,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
-from bot.render import NO_PINGS, choice_name, safe
+from bot.limits import CHOICE_NAME, fit_embeds
+from bot.render import NO_PINGS, choices, plain, safe
 from cogs._embeds import COLOUR, library_embed
 from core.library import query as lib
 from core.matcher import LibraryIndex, LibraryItem
@@ -36,14 +37,11 @@ def _plural(n: int, word: str) -> str:
 
 def choice_label(item: LibraryItem | PlexItem) -> str:
     """"Title — Author": plain text, Discord does not render markdown in choices."""
-    return choice_name(f"{item.title} — {item.author}" if item.author else item.title)
+    return plain(f"{item.title} — {item.author}" if item.author else item.title, CHOICE_NAME)
 
 
 def choices_for(items: list[LibraryItem] | list[PlexItem]) -> list[app_commands.Choice[str]]:
-    return [
-        app_commands.Choice(name=choice_label(item), value=lib.choice_value(item))
-        for item in items
-    ]
+    return choices((choice_label(item), lib.choice_value(item)) for item in items)
 
 
 def _line(row: PlexItem) -> str:
@@ -165,7 +163,8 @@ async def _reply(
     embeds: list[discord.Embed] | None = None,
 ) -> None:
     await interaction.response.send_message(
-        content=content, embeds=embeds or [], ephemeral=True, allowed_mentions=NO_PINGS
+        content=content, embeds=fit_embeds(embeds or []), ephemeral=True,
+        allowed_mentions=NO_PINGS,
     )
 
 

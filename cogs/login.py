@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
+from bot.limits import fit_embed
 from bot.render import NO_PINGS, safe
 from core.login import LoginAttempt, LoginOutcome, LoginResult, LoginService
 from core.models import User
@@ -47,9 +48,9 @@ def prompt_embed(attempt: LoginAttempt, minutes: int, linked_as: str | None) -> 
     ]
     if linked_as:
         lines.append(f"You are linked as **{safe(linked_as, 64)}**; a new login replaces that.")
-    return discord.Embed(
+    return fit_embed(discord.Embed(
         title="Link your Plex account", description="\n".join(lines), colour=PLEX_ORANGE
-    )
+    ))
 
 
 def outcome_embed(result: LoginResult) -> discord.Embed:
@@ -138,7 +139,8 @@ class LoginCog(commands.Cog, name="Login"):
         async def report(result: LoginResult) -> None:
             try:
                 await interaction.edit_original_response(
-                    embed=outcome_embed(result), view=None, allowed_mentions=NO_PINGS
+                    embed=fit_embed(outcome_embed(result)), view=None,
+                    allowed_mentions=NO_PINGS,
                 )
             except discord.HTTPException as err:
                 log.warning(

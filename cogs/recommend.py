@@ -16,7 +16,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
-from bot.render import NO_PINGS, safe
+from bot.limits import FOOTER, fit_embed
+from bot.render import NO_PINGS, plain, safe
 from cogs._embeds import book_embed
 from cogs._submit import submit
 from cogs._views import OwnedView
@@ -38,8 +39,9 @@ def recommendation_embed(rec: Recommendation, position: int, total: int) -> disc
     """The book (cover from the catalog only), why it is suggested, and where we are."""
     embed = book_embed(rec.book)
     embed.description = safe(rec.reason, REASON_MAX)
-    embed.set_footer(text=f"Recommendation {position} of {total} · ASIN {rec.book.asin}")
-    return embed
+    where = f"Recommendation {position} of {total} · ASIN {rec.book.asin}"
+    embed.set_footer(text=plain(where, FOOTER))
+    return fit_embed(embed)
 
 
 class RecommendView(OwnedView):

@@ -16,7 +16,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
-from bot.render import NO_PINGS, choice_name, safe
+from bot.limits import CHOICE_NAME, fit_embed
+from bot.render import NO_PINGS, choices, option, plain, safe
 from cogs._approval import register, unregister
 from cogs._embeds import COLOUR, status_label
 from cogs._submit import edit_reply, submit
@@ -39,10 +40,23 @@ AUTOCOMPLETE_INDEX_WAIT = 0.3
 PICKER_INDEX_WAIT = 10.0
 PAGE_SIZE = 5
 
-def book_label(book: CatalogBook, in_library: bool, limit: int = 100) -> str:
+def book_label(book: CatalogBook, in_library: bool, limit: int = CHOICE_NAME) -> str:
     """`Title — Author (year)`, marked when Plex already has it; plain text, <= limit."""
     mark = IN_LIBRARY_MARK if in_library else ""
-    return choice_name(mark + book.display_name(limit - len(mark)), limit)
+    return plain(mark + book.display_name(limit - len(mark)), limit)
+
+
+def picker_options(
+    books: list[CatalogBook], owned: set[str]
+) -> dict[str, discord.SelectOption]:
+    """One option per book whose ASIN fits a select value, at most 25, by ASIN."""
+    options: dict[str, discord.SelectOption] = {}
+    for book in books:
+        narrated = f"Narrated by {book.narrator}" if book.narrator else None
+        made = option(book_label(book, book.asin in owned), book.asin, narrated)
+        if made is not None and book.asin not in options:
+            options[book.asin] = made
+    return dict(list(options.items())[:PICKER_RESULTS])
 
 
 class _BookSelect(discord.ui.Select["BookPicker"]):
@@ -65,18 +79,10 @@ class BookPicker(OwnedView):
     ) -> None:
         super().__init__(origin.user.id, origin)
         self.cog = cog
-        self.books = {book.asin: book for book in books}
+        options = picker_options(books, owned)
+        self.books = {book.asin: book for book in books if book.asin in options}
         self.select = _BookSelect(
-            placeholder="Pick the book to request",
-            options=[
-                discord.SelectOption(
-                    label=book_label(book, book.asin in owned),
-                    value=book.asin,
-                    description=choice_name(f"Narrated by {book.narrator}")
-                    if book.narrator else None,
-                )
-                for book in self.books.values()
-            ],
+            placeholder="Pick the book to request", options=list(options.values())
         )
         self.add_item(self.select)
 
@@ -123,7 +129,7 @@ class RequestsPager(OwnedView):
             colour=COLOUR,
         )
         embed.set_footer(text=f"Page {self.page + 1}/{self.pages} · {self.total} requests")
-        return embed
+        return fit_embed(embed)
 
     def _line(self, req: BookRequest) -> str:
         by = f" — {safe(req.author, 80)}" if req.author else ""
@@ -186,11 +192,11 @@ class RequestsCog(commands.Cog):
                 title, limit=PICKER_RESULTS
             )}.values()
         )
-        if not books:
+        owned = await self._in_library(books, wait=PICKER_INDEX_WAIT) if books else set()
+        if not picker_options(books, owned):  # nothing, or no ASIN Discord can carry
             raise UserError(
                 f"The catalog has nothing for “{safe(title, 100)}”. Try other words."
             )
-        owned = await self._in_library(books, wait=PICKER_INDEX_WAIT)
         picker = BookPicker(self, interaction, books, owned)
         await interaction.edit_original_response(
             content=f"Which book did you mean by “{safe(title, 100)}”?",
@@ -208,10 +214,7 @@ class RequestsCog(commands.Cog):
         books = await self.runtime.catalog_cache.search_quick(text, limit=AUTOCOMPLETE_RESULTS)
         books = list({b.asin: b for b in books}.values())[:25]
         owned = await self._in_library(books, wait=AUTOCOMPLETE_INDEX_WAIT)
-        return [
-            app_commands.Choice(name=book_label(book, book.asin in owned), value=book.asin)
-            for book in books
-        ]
+        return choices((book_label(book, book.asin in owned), book.asin) for book in books)
 
     @app_commands.command(name="requests", description="Your requests and their states")
     @app_commands.guild_only()

@@ -20,7 +20,8 @@ from discord.ext import commands
 from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
 from bot.config import Settings
-from bot.render import NO_PINGS, choice_name, safe
+from bot.limits import fit_content, fit_embed
+from bot.render import NO_PINGS, choices, safe
 from core.config_store import (
     ADMIN_CHANNEL,
     AUTO_APPROVE,
@@ -253,10 +254,10 @@ class SetupCog(
         except (PlexNotConfigured, PlexError, TimeoutError) as err:
             log.info("/setup library autocomplete: no libraries (%s)", type(err).__name__)
             return []
-        return [
-            app_commands.Choice(name=choice_name(library_label(lib, count)), value=lib.id)
+        return choices(
+            (library_label(lib, count), lib.id)
             for lib, count in zip(libraries, counts, strict=True)
-        ]
+        )
 
     @staticmethod
     async def _album_count(server: PlexServer, lib: PlexLibrary) -> int | None:
@@ -316,7 +317,7 @@ class SetupCog(
         embed.set_footer(text="Pinned values (config file / environment) can't be changed "
                               "with /setup.")
         await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=NO_PINGS
+            embed=fit_embed(embed), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
     async def _settings_lines(self) -> list[ShowLine]:
@@ -395,7 +396,9 @@ class SetupCog(
 
     @staticmethod
     async def _edit(interaction: Interaction, content: str) -> None:
-        await interaction.edit_original_response(content=content, allowed_mentions=NO_PINGS)
+        await interaction.edit_original_response(
+            content=fit_content(content), allowed_mentions=NO_PINGS
+        )
 
 
 async def setup(bot: EarmarkBot) -> None:

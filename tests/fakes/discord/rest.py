@@ -31,7 +31,13 @@ from .models import (
     FakeMessage,
     snowflake,
 )
-from .validation import check_choices, check_commands, check_message, is_empty_message
+from .validation import (
+    check_choices,
+    check_commands,
+    check_message,
+    check_modal,
+    is_empty_message,
+)
 
 if TYPE_CHECKING:
     from .harness import FakeDiscord
@@ -588,6 +594,9 @@ class RestApi:
                 raise HTTPError(form_error(errors))
             inter.choices = Choices(list(data.get("choices") or []), age)
         elif rtype == 9:
+            errors = check_modal(data)
+            if errors:
+                raise HTTPError(form_error(errors))
             inter.modal = data
         inter.response = {"type": rtype, "data": data}
         inter.responded_at = asyncio.get_running_loop().time()

@@ -24,6 +24,13 @@ def _max_len(errors: Errors, path: str, value: Any, limit: int) -> None:
         errors[path] = f"Must be {limit} or fewer in length (got {len(value)})."
 
 
+def _between(errors: Errors, path: str, value: Any, low: int, high: int) -> None:
+    """A required string of `low`..`high` characters (Discord's BASE_TYPE_BAD_LENGTH)."""
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        got = len(value) if isinstance(value, str) else "none"
+        errors[path] = f"Must be between {low} and {high} in length (got {got})."
+
+
 def check_embeds(embeds: list[dict[str, Any]], errors: Errors) -> None:
     """Embed limits: 10 embeds, per-field lengths, 6000 characters in total."""
     if len(embeds) > 10:
@@ -105,11 +112,9 @@ def check_components(components: list[dict[str, Any]], flags: int, errors: Error
                     errors[f"{p}.options"] = "Must be between 1 and 25 in length."
                 values: set[str] = set()
                 for k, opt in enumerate(options):
-                    _max_len(errors, f"{p}.options.{k}.label", opt.get("label"), 100)
-                    _max_len(errors, f"{p}.options.{k}.value", opt.get("value"), 100)
+                    _between(errors, f"{p}.options.{k}.label", opt.get("label"), 1, 100)
+                    _between(errors, f"{p}.options.{k}.value", opt.get("value"), 1, 100)
                     _max_len(errors, f"{p}.options.{k}.description", opt.get("description"), 100)
-                    if not opt.get("label"):
-                        errors[f"{p}.options.{k}.label"] = "This field is required"
                     if opt.get("value") in values:
                         errors[f"{p}.options.{k}.value"] = "Select option values must be unique."
                     values.add(opt.get("value"))
@@ -117,6 +122,37 @@ def check_components(components: list[dict[str, Any]], flags: int, errors: Error
                     errors[f"{p}.max_values"] = "max_values exceeds the number of options."
         elif ctype == 10:
             _max_len(errors, f"{p}.content", comp.get("content"), 4000)
+
+
+def _check_text_input(comp: dict[str, Any], path: str, errors: Errors) -> None:
+    """A modal's text input: label (inside an action row) 45, placeholder 100, value 4000."""
+    if "label" in comp:
+        _between(errors, f"{path}.label", comp.get("label"), 1, 45)
+    _max_len(errors, f"{path}.placeholder", comp.get("placeholder"), 100)
+    _max_len(errors, f"{path}.value", comp.get("value"), 4000)
+    lo, hi = comp.get("min_length", 0), comp.get("max_length", 4000)
+    if not 0 <= lo <= 4000 or not 1 <= hi <= 4000 or lo > hi:
+        errors[f"{path}.min_length"] = "min_length/max_length out of range."
+
+
+def check_modal(data: dict[str, Any]) -> Errors:
+    """A modal (interaction response 9): title 1-45, custom_id 1-100, 1-5 components."""
+    errors: Errors = {}
+    _between(errors, "data.title", data.get("title"), 1, 45)
+    _between(errors, "data.custom_id", data.get("custom_id"), 1, 100)
+    components = data.get("components") or []
+    if not 1 <= len(components) <= 5:
+        errors["data.components"] = "Must be between 1 and 5 in length."
+    for n, comp in enumerate(iter_components(components)):
+        p = f"data.components.{n}"
+        if comp.get("custom_id") is not None:
+            _between(errors, f"{p}.custom_id", comp.get("custom_id"), 1, 100)
+        if comp.get("type") == 4:
+            _check_text_input(comp, p, errors)
+        elif comp.get("type") == 18:
+            _between(errors, f"{p}.label", comp.get("label"), 1, 45)
+            _max_len(errors, f"{p}.description", comp.get("description"), 100)
+    return errors
 
 
 def check_message(payload: dict[str, Any], *, creating: bool) -> Errors:
@@ -140,7 +176,7 @@ def is_empty_message(payload: dict[str, Any], files: int) -> bool:
 
 
 def check_choices(choices: list[dict[str, Any]]) -> Errors:
-    """Autocomplete result limits: 25 choices, name 1-100 chars, string value <= 100."""
+    """Autocomplete result limits: 25 choices, name 1-100 chars, string value 1-100."""
     errors: Errors = {}
     if len(choices) > 25:
         errors["data.choices"] = f"Must be 25 or fewer in length (got {len(choices)})."
@@ -149,8 +185,10 @@ def check_choices(choices: list[dict[str, Any]]) -> Errors:
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             errors[f"data.choices.{i}.name"] = "Must be between 1 and 100 in length."
         value = choice.get("value")
-        if isinstance(value, str) and len(value) > 100:
-            errors[f"data.choices.{i}.value"] = "Must be 100 or fewer in length."
+        if isinstance(value, str):
+            _between(errors, f"data.choices.{i}.value", value, 1, 100)
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            errors[f"data.choices.{i}.value"] = "Must be a string, an integer or a number."
     return errors
 
 
