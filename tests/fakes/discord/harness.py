@@ -28,6 +28,7 @@ from .gateway import (
     GatewaySession,
     gateway_handler,
 )
+from .limits import Faults, Nonces
 from .models import (
     ADMINISTRATOR,
     APPLICATION_COMMAND,
@@ -128,6 +129,8 @@ class FakeDiscord:
         self.channels: dict[int, FakeChannel] = {}
         self.messages: dict[int, FakeMessage] = {}
         self.closed_dms: set[int] = set()
+        self.faults = Faults()  # planned 429s, outages, slow answers (`limits.py`)
+        self.nonces = Nonces()  # Discord's enforce_nonce rule
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
