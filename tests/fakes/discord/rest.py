@@ -49,7 +49,7 @@ ALLOWED_CALLBACKS = {
     MODAL_SUBMIT: {4, 5, 6, 7},
 }
 Body = tuple[Any, list[tuple[str, bytes, str]]]
-BODY = web.RequestKey("fake_discord_body", Body)
+BODY: web.RequestKey[Body] = web.RequestKey("fake_discord_body")
 EDITABLE_KEYS = ("content", "embeds", "components", "allowed_mentions", "poll")
 
 
