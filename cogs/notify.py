@@ -5,11 +5,19 @@ Producers (scans, approve/deny, status changes) only insert outbox rows
 them. Rules:
 
 - one DM with an embed per row; a refused DM (closed DMs, unknown user) is
-  posted in the admin channel instead, mentioning only that user;
+  posted in the admin channel instead, mentioning only that user; a DM that
+  Discord calls malformed (400) is sent once more as plain text, then falls
+  back the same way;
+- every send of a row carries the row's nonce (`notify.nonce`), so however
+  often a row is sent (slow answers, a crash between send and mark), Discord
+  creates one message;
+- discord.py's HTTP layer is never cancelled from outside: its rate-limit
+  sleeps hold library-wide locks (a cancelled global 429 sleep jams every
+  later request). A row is delivered in a task of its own; the drain waits
+  `SEND_TIMEOUT` for it, then pauses (rows stay in order) and resumes when
+  that task ends, without sending it again;
 - other Discord or network errors count a try and retry later with the
-  outbox's backoff, so a Discord outage loses nothing;
-- a row is marked sent right after its send succeeds, and only one drain runs
-  at a time, so nothing is sent twice; stopping waits for the row in flight;
+  outbox's capped backoff, forever; after a day the admins are told (once);
 - undelivered rows survive a restart: the worker drains once the bot is
   ready, then on every `kick()` (scans and decisions call it), when a retry
   falls due, and every `drain_interval` seconds in any case.
@@ -41,7 +49,7 @@ from core.models import Notification
 log = logging.getLogger(__name__)
 
 COG_NAME = "Notify"
-SEND_TIMEOUT = 20.0  # seconds for one DM; a hung request must not stall the outbox
+SEND_TIMEOUT = 20.0  # seconds the drain waits for a row before pausing (the send goes on)
 STOP_GRACE = 5.0  # seconds a stopping bot waits for the row in flight
 MAX_ROUNDS = 200  # batches per drain; the rest waits for the next wake-up
 
@@ -65,6 +73,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
 }
 FALLBACK_NOTE = "(I couldn't send you a DM, so I'm telling you here.)"
+PLAIN_HINT = "`/requests` shows the details."
+#: Delivery tasks still running (one at a time per worker; kept alive past `cog_unload`).
+_DELIVERIES: set[asyncio.Task[bool]] = set()
 DELIVERY_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
@@ -75,6 +86,26 @@ def texts(kind: str, payload: Mapping[str, Any]) -> tuple[str, str]:
     status = payload.get("status")
     now = f"Now: {status_label(str(status))}" if status else "It has news."
     return "ℹ️ A book you asked for has an update.", f"ℹ️ **Update.** {now}"
+
+
+def plain_text(line: str, payload: Mapping[str, Any]) -> str:
+    """The minimal version of a message: no embed, no metadata (what Discord refused)."""
+    number = payload.get("request_id")
+    about = f" (request #{int(number)})" if isinstance(number, int) else ""
+    return f"{line}{about} {PLAIN_HINT}"
+
+
+def undelivered_text(payload: Mapping[str, Any]) -> str:
+    """The admins' note about a row that failed for a day (no metadata: ids only)."""
+    number = payload.get("request_id")
+    about = f" about request #{int(number)}" if isinstance(number, int) else ""
+    error = str(payload.get("last_error") or "unknown error")[:300]
+    return (
+        f"⚠️ I could not deliver notification #{payload.get('note_id')} "
+        f"({payload.get('kind')}){about} since {payload.get('since')}, after "
+        f"{payload.get('attempts')} tries. Last error: {discord.utils.escape_markdown(error)}. "
+        "I keep trying; the message stays queued."
+    )
 
 
 class Refused(Exception):
@@ -88,7 +119,10 @@ class WorkerStats:
     drains: int = 0
     sent: int = 0
     fallbacks: int = 0
+    plain: int = 0
     failures: int = 0
+    reports: int = 0
+    paused: int = 0
 
 
 class Notify(commands.Cog, name=COG_NAME):
@@ -97,6 +131,8 @@ class Notify(commands.Cog, name=COG_NAME):
     #: Seconds between drains when nobody kicks (retries fall due meanwhile).
     drain_interval: float = 30.0
     batch_size: int = 50
+    #: Seconds a drain waits for one row before pausing (tests shorten it).
+    send_timeout: float = SEND_TIMEOUT
 
     def __init__(self, bot: EarmarkBot) -> None:
         self.bot = bot
@@ -107,6 +143,8 @@ class Notify(commands.Cog, name=COG_NAME):
         self._stopping = False
         self._retry_at: datetime | None = None
         self._task: asyncio.Task[None] | None = None
+        #: The row being delivered when the drain stopped waiting for it (never cancelled).
+        self._slow: asyncio.Task[bool] | None = None
 
     # ----- lifecycle ----------------------------------------------------------------------
 
@@ -161,12 +199,17 @@ class Notify(commands.Cog, name=COG_NAME):
     # ----- draining -----------------------------------------------------------------------
 
     async def drain(self) -> int:
-        """Deliver every due row once; returns how many were delivered."""
+        """Deliver every due row once, in order; returns how many were delivered."""
         async with self._drain_lock:
             self.stats.drains += 1
             if self._retry_at is not None and self._retry_at <= datetime.now(UTC):
                 self._retry_at = None
             delivered = 0
+            if self._slow is not None:  # a row from an earlier drain is still on its way
+                task, self._slow = self._slow, None
+                if not await self._finished(task):
+                    return 0
+                delivered += task.result()
             for _ in range(MAX_ROUNDS):
                 notes = await notify.due(limit=self.batch_size)
                 if not notes:
@@ -174,45 +217,111 @@ class Notify(commands.Cog, name=COG_NAME):
                 for note in notes:
                     if self._stopping or self.bot.is_closed():
                         return delivered
-                    delivered += await self._deliver(note)
+                    task = asyncio.create_task(self._deliver(note), name=f"earmark-note-{note.id}")
+                    _DELIVERIES.add(task)  # a strong reference, even past an unloaded cog
+                    task.add_done_callback(_DELIVERIES.discard)
+                    if not await self._finished(task):
+                        return delivered
+                    delivered += task.result()
             return delivered
 
+    async def _finished(self, task: asyncio.Task[bool]) -> bool:
+        """Wait up to `send_timeout` without cancelling; False (and keep it) when still running.
+
+        The rows behind it wait too, so they still arrive in order; the task's
+        end wakes the worker, which then picks up where it stopped.
+        """
+        done, _ = await asyncio.wait({task}, timeout=self.send_timeout)
+        if done:
+            return True
+        self._slow = task
+        self.stats.paused += 1
+        task.add_done_callback(lambda _: self._wake.set())
+        log.warning("notification delivery is waiting for Discord (rate limit or slow answer); "
+                    "the outbox pauses until it answers")
+        return False
+
     async def _deliver(self, note: Notification) -> bool:
+        """One row, start to end (send, fallback, mark); never raises."""
+        try:
+            if note.kind == notify.KIND_UNDELIVERED:
+                return await self._report(note)
+            return await self._deliver_dm(note)
+        except Exception as err:  # the database or a bug: the worker must live on
+            log.exception("notification %s could not be delivered", note.id)
+            with contextlib.suppress(Exception):
+                await self._failed(note, f"bug: {_describe(err)}")
+            return False
+
+    async def _deliver_dm(self, note: Notification) -> bool:
         user_id = note.user_id
         payload: Mapping[str, Any] = note.payload or {}
+        line, heading = texts(note.kind, payload)
+        embed = request_embed(payload, heading=heading)
+        plain = plain_text(line, payload)
         try:
-            line, heading = texts(note.kind, payload)
-            embed = request_embed(payload, heading=heading)
-            try:
-                await self._send_dm(user_id, line, embed)
-            except Refused as refused:
-                return await self._fallback(note, user_id, line, embed, str(refused))
+            await self._send_dm(user_id, line, embed, plain, notify.nonce(note, "dm"))
+        except Refused as refused:
+            return await self._fallback(note, user_id, line, embed, plain, str(refused))
         except DELIVERY_ERRORS as err:
             await self._failed(note, f"DM failed: {_describe(err)}")
-            return False
-        except Exception as err:
-            log.exception("notification %s could not be delivered", note.id)
-            await self._failed(note, f"bug: {_describe(err)}")
             return False
         await notify.mark_sent(note)
         self.stats.sent += 1
         log.info("notification %s (%s) sent to %s by DM", note.id, note.kind, user_id)
         return True
 
-    async def _send_dm(self, user_id: int, line: str, embed: discord.Embed) -> None:
+    async def _send_dm(
+        self, user_id: int, line: str, embed: discord.Embed, plain: str, nonce: str
+    ) -> None:
+        """The DM (or its plain version); `Refused` when Discord will not take either."""
         try:
-            async with asyncio.timeout(SEND_TIMEOUT):
-                channel = await self.bot.create_dm(discord.Object(id=user_id))
-                await channel.send(content=line, embed=embed, allowed_mentions=NO_PINGS)
+            channel = await self.bot.create_dm(discord.Object(id=user_id))
+            await self._post(channel, line, embed, plain, nonce, NO_PINGS)
         except (discord.Forbidden, discord.NotFound) as err:
             raise Refused(_describe(err)) from err
+        except discord.HTTPException as err:
+            if err.status != 400:
+                raise
+            raise Refused(f"the plain version too: {_describe(err)}") from err
 
-    async def _fallback(
-        self, note: Notification, user_id: int, line: str, embed: discord.Embed, why: str
-    ) -> bool:
-        """The user's DMs are closed: mention them (and only them) in the admin channel."""
+    async def _post(
+        self,
+        channel: discord.abc.Messageable,
+        content: str,
+        embed: discord.Embed,
+        plain: str,
+        nonce: str,
+        mentions: discord.AllowedMentions,
+    ) -> None:
+        """Send with the embed; if Discord calls that malformed (400), send `plain` instead.
+
+        Both carry the row's nonce: the refused one created nothing, and a
+        resend of either returns the message Discord already has.
+        """
+        try:
+            await channel.send(content=content, embed=embed, allowed_mentions=mentions, nonce=nonce)
+        except discord.HTTPException as err:
+            if err.status != 400:
+                raise
+            log.warning("Discord refused a notification as malformed (%s); sending it plain",
+                        _describe(err))
+            self.stats.plain += 1
+            await channel.send(content=plain, allowed_mentions=mentions, nonce=nonce)
+
+    async def _admin_channel(self) -> discord.PartialMessageable | None:
         channel_id = await self.runtime.store.get(ADMIN_CHANNEL)
         if not channel_id or not channel_id.isdigit():
+            return None
+        return self.bot.get_partial_messageable(int(channel_id))
+
+    async def _fallback(
+        self, note: Notification, user_id: int, line: str, embed: discord.Embed, plain: str,
+        why: str,
+    ) -> bool:
+        """The user's DMs are closed: mention them (and only them) in the admin channel."""
+        channel = await self._admin_channel()
+        if channel is None:
             await self._failed(
                 note, f"DM refused ({why}) and no admin channel is set (/setup channel)"
             )
@@ -220,14 +329,11 @@ class Notify(commands.Cog, name=COG_NAME):
         mention = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(id=user_id)], replied_user=False
         )
-        channel = self.bot.get_partial_messageable(int(channel_id))
         try:
-            async with asyncio.timeout(SEND_TIMEOUT):
-                await channel.send(
-                    content=f"<@{user_id}> {line} {FALLBACK_NOTE}",
-                    embed=embed,
-                    allowed_mentions=mention,
-                )
+            await self._post(
+                channel, f"<@{user_id}> {line} {FALLBACK_NOTE}", embed,
+                f"<@{user_id}> {plain} {FALLBACK_NOTE}", notify.nonce(note, "admin"), mention,
+            )
         except DELIVERY_ERRORS as err:
             await self._failed(note, f"DM refused ({why}); admin channel failed: {_describe(err)}")
             return False
@@ -237,15 +343,40 @@ class Notify(commands.Cog, name=COG_NAME):
                  note.id, user_id, why)
         return True
 
+    async def _report(self, note: Notification) -> bool:
+        """Tell the admins about a row that failed for a day; the log when there is no channel."""
+        payload: Mapping[str, Any] = note.payload or {}
+        original = payload.get("note_id")
+        if isinstance(original, int) and await notify.is_sent(original):
+            await notify.mark_sent(note)  # delivered meanwhile: nothing to report
+            return True
+        text = undelivered_text(payload)
+        channel = await self._admin_channel()
+        if channel is None:
+            log.error("%s (no admin channel is set: /setup channel)", text)
+        else:
+            try:
+                await channel.send(content=text, allowed_mentions=NO_PINGS,
+                                   nonce=notify.nonce(note, "admin"))
+            except DELIVERY_ERRORS as err:
+                await self._failed(note, f"admin channel failed: {_describe(err)}")
+                return False
+        await notify.mark_sent(note)
+        self.stats.reports += 1
+        return True
+
     async def _failed(self, note: Notification, error: str) -> None:
-        await notify.mark_failed(note, error)
+        reported = await notify.mark_failed(note, error)
         self.stats.failures += 1
         log.warning("notification %s try %d failed: %s", note.id, note.attempts, error)
+        if reported:
+            log.error("notification %s has failed since %s; the admins are told, it stays queued",
+                      note.id, note.created_at)
         retry = note.next_attempt_at
-        if note.attempts >= notify.MAX_ATTEMPTS or retry is None:
-            return
-        if self._retry_at is None or retry < self._retry_at:
+        if retry is not None and (self._retry_at is None or retry < self._retry_at):
             self._retry_at = retry
+        if reported:
+            self._wake.set()
 
 
 def _describe(err: BaseException) -> str:

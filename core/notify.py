@@ -1,8 +1,13 @@
-"""The notification outbox: rows owed to users, delivered at most once.
+"""The notification outbox: rows owed to users, delivered exactly once, never dropped.
 
 Producers (scans, request decisions) insert rows with a dedupe key; the
 Discord delivery worker takes due rows, and marks each sent or schedules a
-retry with exponential backoff. Undelivered rows survive a restart.
+retry with capped exponential backoff. Undelivered rows survive a restart,
+and no row is ever given up: after `REPORT_AFTER` of failures the admins are
+told once (a `KIND_UNDELIVERED` row of its own) and the row keeps being tried
+at the capped interval. Each row carries a stable `nonce`, so a resend of the
+same row (after a slow answer, a crash between send and mark) can never make
+Discord create a second message.
 """
 
 from __future__ import annotations
@@ -13,20 +18,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.functions import Min
 
 from core.models import BookRequest, Notification, RequestStatus
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-BASE_DELAY = 5.0  # seconds; doubled per attempt, capped below
-MAX_DELAY = 3600.0
+BASE_DELAY = 5.0  # seconds; doubled per failed try, capped below
+MAX_DELAY = 600.0  # a Discord outage of hours: tried every 10 minutes, delivered soon after
+REPORT_AFTER = timedelta(hours=24)  # then the admins are told (once); the row is kept
 
 KIND_AVAILABLE = "available"
 KIND_APPROVED = "approved"
 KIND_DENIED = "denied"
 KIND_FAILED = "failed"
 KIND_STATUS = "status"
+KIND_UNDELIVERED = "undelivered"  # for the admin channel: a row that could not be delivered
 
 #: The status changes people are told about, each with its outbox kind. The one
 #: list: the request service queues by it and `/admin` says "will be told" by it.
@@ -98,14 +105,37 @@ async def queue(
 
 
 async def due(limit: int = 50, now: datetime | None = None) -> list[Notification]:
-    """Unsent rows whose retry time has come, oldest first."""
+    """Rows to send now, oldest first: each person's oldest unsent row, once its time has come.
+
+    One row at a time per person, so a person's messages arrive in the order
+    they were queued even when one of them needs retries. Reports for the
+    admin channel are not part of anyone's queue.
+    """
     now = now or datetime.now(UTC)
+    heads = (
+        await Notification.filter(sent_at=None)
+        .exclude(kind=KIND_UNDELIVERED)
+        .annotate(head=Min("id"))
+        .group_by("user_id")
+        .values_list("head", flat=True)
+    )
     return (
-        await Notification.filter(sent_at=None, attempts__lt=MAX_ATTEMPTS)
+        await Notification.filter(sent_at=None)
+        .filter(Q(id__in=list(heads)) | Q(kind=KIND_UNDELIVERED))
         .filter(Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
         .order_by("id")
         .limit(limit)
     )
+
+
+def nonce(note: Notification, where: str) -> str:
+    """Discord's message nonce for this row in one place (`dm`, `admin`): at most 25 chars.
+
+    Derived from the row alone, so every resend of it carries the same one and
+    Discord (`enforce_nonce`) returns the first message instead of a second.
+    """
+    created = int(note.created_at.timestamp()) if note.created_at else 0
+    return f"{where[:5]}{note.id}.{created}"[:25]
 
 
 async def mark_sent(note: Notification, now: datetime | None = None) -> None:
@@ -116,21 +146,44 @@ async def mark_sent(note: Notification, now: datetime | None = None) -> None:
 
 def backoff(attempts: int) -> float:
     """Seconds to wait before the next try after `attempts` failures."""
-    return min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    return min(MAX_DELAY, BASE_DELAY * 2 ** min(max(0, attempts - 1), 30))
 
 
-async def mark_failed(note: Notification, error: str, now: datetime | None = None) -> None:
-    """Count a failed try and schedule the next one (or give up after MAX_ATTEMPTS)."""
+async def mark_failed(note: Notification, error: str, now: datetime | None = None) -> bool:
+    """Count a failed try and schedule the next one; True when the admins were just told.
+
+    A row failing for longer than `REPORT_AFTER` queues one `KIND_UNDELIVERED`
+    report (its dedupe key makes it once per row) and stays, tried on.
+    """
     now = now or datetime.now(UTC)
     note.attempts += 1
     note.last_error = error[:500]
     note.next_attempt_at = now + timedelta(seconds=backoff(note.attempts))
     await note.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-    if note.attempts >= MAX_ATTEMPTS:
-        log.warning(
-            "giving up on notification %s after %d tries: %s", note.id, note.attempts, error
-        )
+    if note.kind == KIND_UNDELIVERED or not note.created_at:
+        return False
+    if now - note.created_at < REPORT_AFTER:
+        return False
+    return await queue(
+        note.user_id,
+        KIND_UNDELIVERED,
+        {
+            "note_id": note.id,
+            "kind": note.kind,
+            "request_id": note.request_id,
+            "attempts": note.attempts,
+            "since": note.created_at.isoformat(),
+            "last_error": note.last_error,
+        },
+        request_id=note.request_id,
+        key=f"{KIND_UNDELIVERED}:{note.id}",
+    )
 
 
 async def pending_count() -> int:
-    return await Notification.filter(sent_at=None, attempts__lt=MAX_ATTEMPTS).count()
+    return await Notification.filter(sent_at=None).count()
+
+
+async def is_sent(note_id: int) -> bool:
+    """Whether a row went out meanwhile (an undelivered report about it is then moot)."""
+    return await Notification.filter(id=note_id).exclude(sent_at=None).exists()

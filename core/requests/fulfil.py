@@ -1,8 +1,9 @@
 """Matching open requests against the library: the step every scan ends with.
 
-A match moves the request to `available`, links the Plex item and queues one
-outbox row per person to tell (the requester and every subscriber). The
-outbox rows carry a dedupe key, so a request is never announced twice.
+A match moves the request to `available` (only if it is still open: a
+compare-and-set), links the Plex item and queues one outbox row per person
+to tell (the requester and every subscriber). The outbox rows carry a dedupe
+key, so a request is never announced twice.
 """
 
 from __future__ import annotations
@@ -50,14 +51,24 @@ async def fulfil_open_requests(index: LibraryIndex) -> list[int]:
 
     now = datetime.now(UTC)
     outbox: list[Notification] = []
+    moved: list[int] = []
     async with in_transaction() as conn:
         for req, rating_key in hits:
+            # Compare-and-set: only a request still open becomes available, so a
+            # concurrent `/admin status` (or another scan) and this one can't both win.
+            won = await BookRequest.filter(id=req.id, status__in=OPEN_STATUSES).using_db(
+                conn
+            ).update(
+                status=RequestStatus.AVAILABLE, plex_guid=guid_by_key.get(rating_key),
+                available_at=now, updated_at=now,
+            )
+            if not won:
+                log.info("request %s was closed meanwhile; left as it is", req.id)
+                continue
             req.status = RequestStatus.AVAILABLE
             req.plex_guid = guid_by_key.get(rating_key)
-            req.available_at = now
-            await req.save(
-                using_db=conn, update_fields=["status", "plex_guid", "available_at", "updated_at"]
-            )
+            req.available_at = req.updated_at = now
+            moved.append(req.id)
             outbox += rows_for(req, KIND_AVAILABLE, people[req.id], rating_key=rating_key)
         await Notification.bulk_create(outbox, ignore_conflicts=True, using_db=conn)
-    return [req.id for req, _ in hits]
+    return moved

@@ -142,10 +142,10 @@ class RequestService:
     ) -> BookRequest:
         """Approve or deny a pending request and tell the people waiting for it."""
         req = await self.get(request_id)
-        if req.status != RequestStatus.PENDING:
-            raise UserError(f"Request #{req.id} is already {req.status}; nothing changed.")
         target = RequestStatus.APPROVED if approve else RequestStatus.DENIED
-        return await self._move(req, target, reason)
+        if req.status != RequestStatus.PENDING:
+            raise _unchanged(req.id, req.status, target, decision=True)
+        return await self._move(req, target, reason, decision=True)
 
     async def set_status(
         self, request_id: int, status: RequestStatus, reason: str | None = None
@@ -153,26 +153,45 @@ class RequestService:
         """Move a request along the lifecycle (the download side reports here)."""
         req = await self.get(request_id)
         if not can_move(req.status, status):
-            raise UserError(
-                f"Request #{req.id} is {req.status}; it can't move to {status}."
-            )
-        return await self._move(req, status, reason)
+            raise _unchanged(req.id, req.status, status, decision=False)
+        return await self._move(req, status, reason, decision=False)
 
     async def _move(
-        self, req: BookRequest, target: RequestStatus, reason: str | None
+        self, req: BookRequest, target: RequestStatus, reason: str | None, *, decision: bool
     ) -> BookRequest:
+        """Compare-and-set `req.status` -> `target`; exactly one of racing moves wins.
+
+        The UPDATE is conditional on the status read before (so it holds on
+        SQLite and PostgreSQL alike); a loser changes nothing and is told the
+        current state. The winner queues the DMs, keyed by the transition
+        (`from->to` and the request's count of earlier notifying moves).
+        """
+        source = RequestStatus(req.status)
         kind = notify.kind_for(target)
+        now = datetime.now(UTC)
+        changes: dict[str, object] = {"status": target, "reason": reason, "updated_at": now}
+        if target == RequestStatus.AVAILABLE:
+            changes["available_at"] = now
         async with in_transaction() as conn:
-            req.status = target
-            req.reason = reason
-            if target == RequestStatus.AVAILABLE:
-                req.available_at = datetime.now(UTC)
-            await req.save(using_db=conn)
+            won = await BookRequest.filter(id=req.id, status=source).using_db(conn).update(
+                **changes
+            )
+            if not won:
+                current = await BookRequest.filter(id=req.id).using_db(conn).first()
+                status = current.status if current is not None else source
+                raise _unchanged(req.id, status, target, decision=decision)
+            for name, value in changes.items():
+                setattr(req, name, value)
             if kind is not None:
-                extra = "" if kind == notify.KIND_AVAILABLE else req.updated_at.isoformat()
+                extra = ""
+                if kind != notify.KIND_AVAILABLE:  # available is final: one key for every path
+                    earlier = await Notification.filter(
+                        request_id=req.id, user_id=req.requester_id
+                    ).using_db(conn).count()
+                    extra = f"{source}->{target}:{earlier}"
                 rows = notify.rows_for(req, kind, await self.audience(req), extra=extra)
                 await Notification.bulk_create(rows, ignore_conflicts=True, using_db=conn)
-        log.info("request %s moved to %s", req.id, target)
+        log.info("request %s moved from %s to %s", req.id, source, target)
         return req
 
     async def audience(self, req: BookRequest) -> list[int]:
@@ -193,3 +212,16 @@ class RequestService:
 
     async def pending(self, limit: int = 25) -> list[BookRequest]:
         return await BookRequest.filter(status=RequestStatus.PENDING).order_by("id").limit(limit)
+
+
+def _unchanged(
+    request_id: int, current: RequestStatus, target: RequestStatus, *, decision: bool
+) -> UserError:
+    """The answer to a move that did not happen (refused, or lost a race to another move).
+
+    A decision (approve/deny) on a request that left `pending` says what it
+    already is: "Request #4 is already approved; nothing changed."
+    """
+    if decision or current == target:
+        return UserError(f"Request #{request_id} is already {current}; nothing changed.")
+    return UserError(f"Request #{request_id} is {current}; it can't move to {target}.")

@@ -28,6 +28,7 @@ from .gateway import (
     GatewaySession,
     gateway_handler,
 )
+from .limits import Faults, Nonces
 from .models import (
     ADMINISTRATOR,
     APPLICATION_COMMAND,
@@ -130,6 +131,8 @@ class FakeDiscord:
         self.closed_dms: set[int] = set()
         self.bot_public = False  # the Developer Portal's "Public Bot" switch
         self.left_guilds: list[int] = []  # guilds the bot left (DELETE /users/@me/guilds/{id})
+        self.faults = Faults()  # planned 429s, outages, slow answers (`limits.py`)
+        self.nonces = Nonces()  # Discord's enforce_nonce rule
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, FakeInteraction] = {}

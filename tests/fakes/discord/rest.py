@@ -55,7 +55,7 @@ ALLOWED_CALLBACKS = {
     MODAL_SUBMIT: {4, 5, 6, 7},
 }
 Body = tuple[Any, list[tuple[str, bytes, str]]]
-BODY = web.RequestKey("fake_discord_body", Body)
+BODY: web.RequestKey[Body] = web.RequestKey("fake_discord_body")
 EDITABLE_KEYS = ("content", "embeds", "components", "allowed_mentions", "poll")
 
 
@@ -188,10 +188,7 @@ class RestApi:
         if needs_auth and request.headers.get("Authorization") != f"Bot {self.fake.token}":
             response: web.StreamResponse = error(401, 0, "401: Unauthorized")
         else:
-            try:
-                response = await handler(request)
-            except HTTPError as exc:
-                response = exc.response
+            response = await self._guarded(request, handler)
         body = request.get(BODY, (None, []))
         err = None
         if response.status >= 400 and isinstance(response, web.Response) and response.body:
@@ -201,6 +198,26 @@ class RestApi:
         )
         if response.status >= 400:
             log.info("fake discord: %s %s -> %s", request.method, path, response.status)
+        return response
+
+    async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Run the handler unless an open rate-limit window or a planned fault answers."""
+        faults = self.fake.faults
+        early = faults.window(request)
+        if early is None and request.method == "POST":
+            payload, _ = await read_body(request)
+            early = faults.before(self.fake, request, payload if isinstance(payload, dict) else {})
+        if early is not None:
+            return early
+        try:
+            response = await handler(request)
+        except HTTPError as exc:
+            return exc.response
+        if request.method == "POST":
+            payload = request[BODY][0] if BODY in request else {}
+            response = await faults.after(
+                self.fake, request, payload if isinstance(payload, dict) else {}, response
+            )
         return response
 
     async def not_implemented(self, request: web.Request) -> web.Response:
@@ -470,7 +487,11 @@ class RestApi:
             raise HTTPError(form_error(errors))
         if is_empty_message(payload, len(files)):
             raise HTTPError(error(400, 50006, "Cannot send an empty message"))
+        first = fake.nonces.first(fake.bot_user.id, payload)
+        if first is not None:  # enforce_nonce: the same message again, nothing created
+            return json_response(first)
         msg = fake.new_message(channel, payload, files)
+        fake.nonces.remember(fake.bot_user.id, payload, msg)
         return json_response(msg)
 
     async def get_message(self, request: web.Request) -> web.Response:
