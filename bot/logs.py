@@ -11,17 +11,20 @@ from core.redact import install_filter, install_record_factory, register_secret
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class _EarmarkHandler(logging.StreamHandler):
+    """Earmark's own stderr handler: a second `setup_logging` replaces it, not adds one."""
+
+
 def setup_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
     """Log to stderr; mask every known secret (more are registered as they are learnt)."""
     for secret in secrets:
         register_secret(secret)
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_earmark", False):
+        if isinstance(handler, _EarmarkHandler):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _EarmarkHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
-    handler._earmark = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # Masked when made, not only when written: discord.py logs raw payloads at DEBUG

@@ -307,7 +307,7 @@ class ScanService:
                 if reached_known:
                     break
         finally:
-            await pages.aclose()  # type: ignore[attr-defined]
+            await pages.aclose()
 
         await self._fill_folders(server, [*creates, *updates])
         await mirror.write_batch(creates, updates)

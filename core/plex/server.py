@@ -8,7 +8,7 @@ a 50,000-album scan holds one page in memory at a time.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -178,8 +178,8 @@ class PlexServer(AsyncClosing):
 
     async def recently_added(
         self, section_id: str | int, *, page_size: int = 50
-    ) -> AsyncIterator[AlbumPage]:
-        """Albums newest first; stop iterating once you have seen enough."""
+    ) -> AsyncGenerator[AlbumPage, None]:
+        """Albums newest first; stop iterating once you have seen enough (then `aclose()`)."""
         async for page in self.iter_albums(section_id, sort="addedAt:desc", page_size=page_size):
             yield page
 
