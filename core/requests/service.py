@@ -6,6 +6,7 @@ refuses with a `UserError` (a sentence for the user) and then changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from core.models import (
     Notification,
     RequestStatus,
     RequestSubscriber,
+    User,
 )
 from core.requests.audience import audience
 from core.requests.lifecycle import can_move
@@ -59,6 +61,10 @@ class RequestService:
         self._scans = scans
         self._store = store
         self.max_open_per_user = max_open_per_user
+        # Find-or-create is one step: two people asking for one book at the same
+        # instant get one request and a subscriber. The bot is the only process
+        # that creates requests (the CLI never does), so a process lock suffices.
+        self._submitting = asyncio.Lock()
 
     async def auto_approve(self) -> bool:
         return (await self._store.get(AUTO_APPROVE)) == "1"
@@ -102,6 +108,10 @@ class RequestService:
         if match.matched:
             return SubmitResult("in_library", library_item=match.item, match=match)
 
+        async with self._submitting:
+            return await self._find_or_create(user, book)
+
+    async def _find_or_create(self, user: User, book: CatalogBook) -> SubmitResult:
         existing = await self.find_open(book)
         if existing is not None:
             if existing.requester_id == user.discord_id:
@@ -128,7 +138,9 @@ class RequestService:
             cover_url=book.cover_url,
             status=status,
         )
-        log.info("request %s created by %s: %s (%s)", req.id, discord_id, book.title, status)
+        log.info(
+            "request %s created by %s: %s (%s)", req.id, user.discord_id, book.title, status
+        )
         return SubmitResult("created", request=req)
 
     async def get(self, request_id: int) -> BookRequest:

@@ -1,0 +1,48 @@
+"""Two members asking for one book at the same instant end with one request and a subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.models import BookRequest, RequestSubscriber
+from tests.e2e.world import World
+
+pytestmark = pytest.mark.world(cogs=("cogs.requests",), admin_channel=True)
+
+PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
+
+
+async def all_handled(world: World, name: str, count: int) -> None:
+    """Returns once the bot's handlers of `count` runs of `/name` have returned."""
+    for _ in range(count):
+        await world.bot.wait_for(
+            "app_command_completion", check=lambda _, cmd: cmd.qualified_name == name, timeout=5
+        )
+
+
+async def test_simultaneous_requests_for_one_book_make_one_request(world: World) -> None:
+    people = [world.alice, world.bob, world.fd.add_member(world.guild, "carol")]
+    for person in people:
+        await world.link(person)
+    world.audible.delay = 0.05  # every command waits on the same catalog answer, then submits
+    handled = asyncio.ensure_future(all_handled(world, "request", len(people)))
+    started = [
+        await world.fd.slash(person, world.guild, "request", title=PHM, wait=False)
+        for person in people
+    ]
+    replies = await asyncio.gather(
+        *(inter.wait_for_edit(lambda m: bool(m.embeds)) for inter in started)
+    )
+
+    (req,) = await BookRequest.all()
+    subscribers = await RequestSubscriber.filter(request_id=req.id).values_list(
+        "user_id", flat=True
+    )
+    assert sorted([req.requester_id, *subscribers]) == sorted(p.id for p in people)
+    texts = [reply.embeds[0]["description"] for reply in replies]
+    assert sum("Requested" in text for text in texts) == 1
+    assert sum("subscribed" in text for text in texts) == 2
+    await handled  # the admin post comes after the answer: wait until every handler returned
+    assert len(world.fd.channel_messages(world.admin_channel_id)) == 1  # one admin post
