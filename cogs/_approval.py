@@ -39,13 +39,21 @@ def custom_id(action: Action, request_id: int) -> str:
     return f"earmark:req:{action}:{request_id}"
 
 
-def post_heading(req: BookRequest, decided_by: discord.abc.User | None = None) -> str:
-    """Who asked, and (once decided) who decided: mentions render in embeds but never ping."""
+def post_heading(
+    req: BookRequest, decided_by: discord.abc.User | None = None, *, new: bool = False
+) -> str:
+    """Who asked, and (once decided) who decided: mentions render in embeds but never ping.
+
+    Only a new post can say "Auto-approved": a post refreshed after someone else
+    decided knows the state, not who made it.
+    """
     heading = f"Request from <@{req.requester_id}>"
     if decided_by is not None:
         heading += f"\n{status_label(req.status)} by {decided_by.mention}"
-    elif req.status == RequestStatus.APPROVED:
+    elif new and req.status == RequestStatus.APPROVED:
         heading += "\nAuto-approved."
+    elif req.status != RequestStatus.PENDING:
+        heading += f"\n{status_label(req.status)}"
     return heading
 
 
@@ -70,7 +78,7 @@ async def post_request(bot: EarmarkBot, req: BookRequest) -> discord.Message | N
         view = decision_view(req.id) if req.status == RequestStatus.PENDING else None
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}
         message = await channel.send(
-            embed=request_embed(req, heading=post_heading(req)),
+            embed=request_embed(req, heading=post_heading(req, new=True)),
             allowed_mentions=NO_PINGS,
             **kwargs,
         )

@@ -137,8 +137,11 @@ class Scheduler(commands.Cog, name="Scheduler"):
         await asyncio.sleep(self.restart_delay)
         loop = self._loop(job)
         dying = loop.get_task()
-        if dying is not None and not dying.done():  # the dead loop's task is winding down
-            await asyncio.wait([dying])
+        if dying is not None:
+            if not dying.done():  # the dead loop's task is still winding down
+                await asyncio.wait([dying])
+            if not dying.cancelled():
+                dying.exception()  # already reported by _job_died; mark it retrieved
         self.stats[job].restarts += 1
         self._told.pop(f"died:{job}", None)
         log.info("restarting the scheduled %s scan job", job)
