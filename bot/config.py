@@ -81,7 +81,7 @@ class SecuritySettings:
 
 @dataclass(frozen=True, slots=True)
 class HealthSettings:
-    file: str = "data/earmark.health"
+    file: str = ""  # the heartbeat file for `python -m bot health`; empty = none written
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +351,8 @@ def load_settings(
     base = Path.cwd() if path is None else path.absolute().parent
     built["database"] = DatabaseSettings(url=resolve_db_url(built["database"].url, base))
     built["security"] = SecuritySettings(key_file=str(_absolute(built["security"].key_file, base)))
-    built["health"] = HealthSettings(file=str(_absolute(built["health"].file, base)))
+    if built["health"].file:
+        built["health"] = HealthSettings(file=str(_absolute(built["health"].file, base)))
     return Settings(**built, path=path, origins=origins)
 
 

@@ -194,6 +194,7 @@ def test_relative_paths_resolve_against_the_config_folder(
     path.write_text(
         '[database]\nurl = "sqlite://data/earmark.db"\n'
         '[security]\nkey_file = "data/secret.key"\n'
+        '[health]\nfile = "data/earmark.health"\n'
     )
     monkeypatch.chdir(tmp_path)
     settings = load_settings(path, env={})
@@ -214,6 +215,7 @@ def test_defaults_resolve_against_the_config_folder_too(
     assert settings.database.url == f"sqlite://{tmp_path}/data/earmark.db"
     assert settings.security.key_file == str(tmp_path / "data" / "secret.key")
     assert not settings.is_pinned("database.url")
+    assert settings.health.file == ""  # no heartbeat unless asked for
 
 
 @pytest.mark.parametrize(
