@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="log at DEBUG level",
     )
     parser = argparse.ArgumentParser(
-        prog="python -m bot",
+        # `earmark` is the installed console command; `python -m bot` works everywhere.
+        prog="earmark" if Path(sys.argv[0]).name == "earmark" else "python -m bot",
         description="Earmark: audiobook requests for Plex, on Discord.",
         parents=[common],
     )
