@@ -466,3 +466,15 @@ async def test_health_reads_the_configured_heartbeat_file(env: Env, tmp_path: Pa
     result = await env.run("health")
     assert (result.code, result.out.split(":")[0]) == (0, "healthy")
     assert not (tmp_path / "earmark.db").exists()  # the check opened no database
+
+
+def test_the_installed_earmark_command_is_the_cli() -> None:
+    """`[project.scripts] earmark` (what the Docker image runs), beside `python -m bot`."""
+    import subprocess
+
+    command = Path(sys.executable).parent / "earmark"
+    assert command.exists(), "reinstall: pip install -c constraints.txt -e '.[test]'"
+    done = subprocess.run([str(command), "scan", "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: earmark scan")
