@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import json
 import os
-import signal
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,13 +14,9 @@ from typing import Any
 import pytest
 
 from bot import health
-from bot.app import _serve
-from bot.config import DatabaseSettings, HealthSettings, ScanSettings
+from bot.config import HealthSettings, ScanSettings
 from bot.health import HealthWriter, cmd_health, problems, write_atomic
-from tests.e2e.world import eventually, make_settings, open_world
-from tests.fakes.catalog import FakeAudible
-from tests.fakes.discord import FakeDiscord
-from tests.fakes.plex import FakePlexTV
+from tests.e2e.world import eventually, open_world
 
 NOW = 1_800_000_000.0
 
@@ -98,40 +92,28 @@ def test_cmd_health_reads_the_file(tmp_path: Path) -> None:
 async def test_the_running_bot_writes_a_heartbeat_that_passes_the_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`python -m bot run`'s own code path: connected, database up, both scan jobs running."""
+    """The bot starts the writer itself (`setup_hook`): connected, database up, jobs running."""
     monkeypatch.setattr(health, "HEARTBEAT_SECONDS", 0.2)
     file = tmp_path / "earmark.health"
-    async with FakeDiscord() as fd, FakePlexTV() as tv, FakeAudible() as audible:
-        guild = fd.add_guild("Books")
-        base = make_settings(tmp_path, guild.id, tv_url=tv.url, audible_url=audible.url)
-        settings = dataclasses.replace(
-            base,
-            discord=dataclasses.replace(base.discord, token=fd.token),
-            database=DatabaseSettings(url=f"sqlite://{tmp_path}/earmark.db"),
-            scan=ScanSettings(recently_added_minutes=60, full_scan_hours=6),
-            health=HealthSettings(file=str(file)),
-        )
-        serving = asyncio.create_task(_serve(settings))
 
-        def connected() -> bool:
-            return file.exists() and json.loads(file.read_text())["connected"] is True
+    def connected() -> bool:
+        return file.exists() and json.loads(file.read_text())["connected"] is True
 
-        try:
-            await eventually(connected, timeout=10, what="a heartbeat that says connected")
-            data = json.loads(file.read_text())
-            assert data["database"] is True
-            assert data["pid"] == os.getpid()
-            jobs = {job["name"]: job for job in data["jobs"]}
-            assert set(jobs) == {"Scheduler.recent_poll", "Scheduler.full_scan"}
-            assert all(job["running"] for job in jobs.values())
-            assert jobs["Scheduler.recent_poll"]["interval_seconds"] == 3600
-            out = io.StringIO()
-            assert cmd_health(file, out) == 0, out.getvalue()
-        finally:
-            os.kill(os.getpid(), signal.SIGTERM)
-            assert await asyncio.wait_for(serving, 10) == 0
-        written = json.loads(file.read_text())["written_at"]
-        assert time.time() - written < 10
+    scan = ScanSettings(recently_added_minutes=60, full_scan_hours=6)
+    async with open_world(tmp_path, health=HealthSettings(file=str(file)), scan=scan):
+        await eventually(connected, timeout=10, what="a heartbeat that says connected")
+        data = json.loads(file.read_text())
+        assert data["database"] is True
+        assert data["pid"] == os.getpid()
+        jobs = {job["name"]: job for job in data["jobs"]}
+        assert set(jobs) == {"Scheduler.recent_poll", "Scheduler.full_scan"}
+        assert all(job["running"] for job in jobs.values())
+        assert jobs["Scheduler.recent_poll"]["interval_seconds"] == 3600
+        out = io.StringIO()
+        assert cmd_health(file, out) == 0, out.getvalue()
+    written = json.loads(file.read_text())["written_at"]
+    await asyncio.sleep(0.5)  # the writer stopped with the bot
+    assert json.loads(file.read_text())["written_at"] == written
 
 
 async def test_a_job_loop_that_dies_or_a_lost_gateway_shows_in_the_next_beat(
