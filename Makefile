@@ -1,23 +1,26 @@
 # Earmark: `make run` runs the bot, `make test` runs lint and the test suite.
-# Each target creates .venv and installs what it needs on a fresh machine.
+# Each target creates .venv and installs what it needs on a fresh machine, at the
+# exact versions of constraints.txt (`make lock` refreshes it).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 RUN_STAMP := $(VENV)/.installed-run
+LOCK := constraints.txt
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c $(LOCK)
 
-.PHONY: install install-test run test lint typecheck bench clean
+.PHONY: install install-test run test lint typecheck bench clean lock docker-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(RUN_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP_INSTALL) -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP)
@@ -43,6 +46,19 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.match_bench
 	$(BIN)/python -m bench.library_bench
 	$(BIN)/python -m bench.request_bench
+
+# Refresh constraints.txt: the newest versions pyproject.toml allows, for the run, test
+# and postgres extras, resolved by pip-compile in a throwaway venv. Commit the result.
+lock:
+	tmp=$$(mktemp -d) && $(PYTHON) -m venv $$tmp \
+	  && $$tmp/bin/python -m pip install --quiet 'pip-tools>=7.4,<8' \
+	  && $$tmp/bin/pip-compile --quiet --upgrade --strip-extras --extra test --extra postgres \
+	     --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml; \
+	  status=$$?; rm -rf $$tmp; exit $$status
+
+# The Dockerfile's install steps (docker/install.sh) in a clean venv: no container engine needed.
+docker-check:
+	$(PYTHON) docker/check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

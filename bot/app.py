@@ -25,6 +25,7 @@ from discord.ext import commands
 
 from bot.checks import in_home_guild
 from bot.config import Settings
+from bot.health import HealthWriter
 from bot.render import NO_PINGS
 from bot.runtime import Runtime
 from bot.tree import EarmarkTree
@@ -77,6 +78,7 @@ class EarmarkBot(commands.Bot):
         self._cog_names = tuple(cogs)
         self._owns_runtime = False  # close only what this bot opened
         self._identity_task: asyncio.Task[str | None] | None = None
+        self._health: HealthWriter | None = None
 
     @property
     def settings(self) -> Settings:
@@ -104,6 +106,9 @@ class EarmarkBot(commands.Bot):
             await self.load_extension(name)
         await self.sync_tree()
         await self._warn_if_public()
+        if self.settings.health.file:  # the heartbeat of `python -m bot health` (Docker)
+            self._health = HealthWriter(self, self.settings.health.file)
+            self._health.start()
 
     async def sync_tree(self) -> list[str]:
         """Sync commands to each configured guild, never globally; skip unchanged trees.
@@ -175,6 +180,8 @@ class EarmarkBot(commands.Bot):
         task = self._identity_task
         if task is not None and not task.done():
             task.cancel()
+        if self._health is not None:
+            await self._health.stop()
         try:
             await super().close()
         finally:
@@ -239,7 +246,7 @@ def run_bot(settings: Settings) -> int:
     if not settings.discord.token:
         print(
             "error: no Discord token: set [discord] token in "
-            f"{settings.path} or EARMARK_DISCORD_TOKEN",
+            f"{settings.path or 'config.toml'} or EARMARK_DISCORD_TOKEN",
             file=sys.stderr,
         )
         return 2

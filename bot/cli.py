@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run|check|scan|match]` (DESIGN.md, "Command line").
+"""The command line: `python -m bot [run|check|scan|match|health]` (DESIGN.md, "Command line").
 
 Everything but `run` works without Discord: with `[plex] url/token/library_id`
 in the config an admin can check the server, scan it and ask the matcher.
@@ -18,16 +18,18 @@ from typing import Any, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.discord_check import discord_lines
+from bot.health import cmd_health
 from bot.logs import setup_logging
+from bot.progress import ProgressLine
 from bot.runtime import Runtime
 from core.catalog.errors import CatalogError
 from core.config_store import undecryptable_message, undecryptable_secrets
 from core.crypto import CryptoError, key_source
 from core.db import DatabaseError
 from core.errors import PlexNotConfigured
-from core.library import ScanMode, ScanProgress, ScanSummary
+from core.library import ScanMode, ScanSummary
 from core.matcher import BookQuery, MatchResult
-from core.plex import PlexError
+from core.plex import PlexError, PlexLibrary
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="log at DEBUG level",
     )
     parser = argparse.ArgumentParser(
-        prog="python -m bot",
+        # `earmark` is the installed console command; `python -m bot` works everywhere.
+        prog="earmark" if Path(sys.argv[0]).name == "earmark" else "python -m bot",
         description="Earmark: audiobook requests for Plex, on Discord.",
         parents=[common],
     )
@@ -60,8 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", parents=[common], help="scan the Plex library now")
     mode = scan.add_mutually_exclusive_group()
-    mode.add_argument("--full", dest="mode", action="store_const", const="full")
-    mode.add_argument("--recent", dest="mode", action="store_const", const="recent")
+    mode.add_argument(
+        "--full", dest="mode", action="store_const", const="full",
+        help="read the whole library, update every book, remove what is gone (the default)",
+    )
+    mode.add_argument(
+        "--recent", dest="mode", action="store_const", const="recent",
+        help="read only the newest additions until a known book (fast; removes nothing)",
+    )
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
     scan.set_defaults(mode="full")
 
@@ -74,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--asin")
     match.add_argument("--batch", metavar="FILE.jsonl", help="one JSON object per line")
     match.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser(
+        "health", parents=[common],
+        help="exit 0 when the running bot's heartbeat ([health] file) is fresh and well",
+    )
     parser.set_defaults(command="run")  # not config/verbose: their actions are shared
     return parser
 
@@ -85,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.verbose = getattr(args, "verbose", False)
     if args.command == "match" and bool(args.title) == bool(args.batch):
         parser.error("match needs a TITLE or --batch FILE.jsonl (not both)")
-    quiet = args.command in {"scan", "match", "check"}
+    quiet = args.command in {"scan", "match", "check", "health"}
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
     try:
         settings = load_settings(args.config)
@@ -93,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(level, settings.secrets())
+    if args.command == "health":
+        return health(settings)
     try:
         if args.command == "run":
             from bot.app import run_bot  # imported late: the CLI works without discord wiring
@@ -101,6 +116,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
         return 130
+
+
+def health(settings: Settings) -> int:
+    """`health`: judge the heartbeat file; opens no database and creates no key."""
+    if not settings.health.file:
+        print(
+            "error: no heartbeat file: set [health] file (or EARMARK_HEALTH_FILE), "
+            "for the bot and for this check",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return cmd_health(settings.health.file, sys.stdout)
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,7 +177,7 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
             line(
                 chosen is not None and chosen.is_music,
                 "audiobook library",
-                f"{conn.library_id} = {chosen.title}" if chosen else
+                _library_detail(chosen) if chosen else
                 f"{conn.library_id} does not exist on this server",
             )
         else:
@@ -172,25 +199,35 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
     return EXIT_OK if ok else EXIT_FAIL
 
 
+#: How Plex's section types read in a sentence.
+_LIBRARY_KINDS = {"movie": "a movie", "show": "a TV show", "photo": "a photo", "artist": "a music"}
+
+
+def _library_detail(library: PlexLibrary) -> str:
+    """`7 = Audiobooks`, or why that library cannot hold audiobooks."""
+    detail = f"{library.id} = {library.title}"
+    if library.is_music:
+        return detail
+    kind = _LIBRARY_KINDS.get(library.type, f"a {library.type or 'untyped'}")
+    return (f"{detail} is {kind} library; audiobooks must be in a music library "
+            "(type artist)")
+
+
 # ----- scan ----------------------------------------------------------------------------------
 
 
 async def cmd_scan(runtime: Runtime, mode: ScanMode, *, as_json: bool = False) -> int:
     """One scan now: progress on stderr, the summary on stdout."""
-
-    def progress(event: ScanProgress) -> None:
-        total = f"/{event.total}" if event.total is not None else ""
-        print(f"\r{event.phase:<10} {event.done}{total}   ", end="", file=sys.stderr, flush=True)
-
+    progress = ProgressLine(sys.stderr)
     try:
-        summary = await runtime.scans.run(mode, progress)
+        with progress.attach_to_logging():
+            summary = await runtime.scans.run(mode, progress)
     except PlexNotConfigured as err:
-        print(f"\nerror: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except PlexError as err:
-        print(f"\nerror: the scan failed, nothing was removed: {err}", file=sys.stderr)
+        print(f"error: the scan failed, nothing was removed: {err}", file=sys.stderr)
         return EXIT_FAIL
-    print(file=sys.stderr)
     if as_json:
         print(json.dumps(summary.as_dict()))
     else:
@@ -202,7 +239,9 @@ def format_summary(summary: ScanSummary) -> str:
     lines = [
         f"{summary.mode} scan {'complete' if summary.complete else 'INCOMPLETE'} "
         f"in {summary.seconds:.1f}s",
-        f"total: {summary.total}",
+        # A poll reads the newest books only: its count is not the library's size.
+        f"total: {summary.total} books in the library" if summary.mode == "full"
+        else f"books checked: {summary.total} (the newest in Plex)",
         f"new: {summary.new}",
         f"updated: {summary.updated}",
         f"removed: {summary.removed}",
@@ -253,6 +292,12 @@ def parse_batch_line(raw: str, number: int) -> BookQuery:
 
 async def cmd_match(runtime: Runtime, args: argparse.Namespace) -> int:
     index = await runtime.scans.library_index()
+    if len(index) == 0:
+        print(
+            "warning: the library mirror is empty (never scanned, or the Plex library holds "
+            "no books): run `python -m bot scan` first",
+            file=sys.stderr,
+        )
     if not args.batch:
         query = BookQuery(
             title=args.title, author=args.author, narrator=args.narrator, asin=args.asin

@@ -5,6 +5,12 @@ example `EARMARK_DISCORD_TOKEN`, `EARMARK_PLEX_URL`); lists take commas. The
 origin of each value (file, env or default) is kept: a value given in the file
 or the environment pins the setting, and `/setup` refuses to change it.
 Errors name the file, the key and what was expected.
+
+Relative paths (`[database] url` of SQLite, `[security] key_file`, `[health]
+file`) resolve against the config file's folder, so the working directory of
+a command never decides which database it opens. Without a config file (a
+setup from the environment alone: Docker, systemd) they resolve against the
+working directory.
 """
 
 from __future__ import annotations
@@ -74,6 +80,11 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSettings:
+    file: str = ""  # the heartbeat file for `python -m bot health`; empty = none written
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     plex: PlexSettings = field(default_factory=PlexSettings)
@@ -82,6 +93,7 @@ class Settings:
     requests: RequestSettings = field(default_factory=RequestSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
     path: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
 
@@ -106,6 +118,7 @@ _SECTIONS: dict[str, type] = {
     "requests": RequestSettings,
     "database": DatabaseSettings,
     "security": SecuritySettings,
+    "health": HealthSettings,
 }
 
 
@@ -228,6 +241,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "requests.max_open_per_user": _as_count(MAX_OPEN_PER_USER),
     "database.url": _as_db_url,
     "security.key_file": _as_str,
+    "health.file": _as_str,
 }
 
 
@@ -236,12 +250,17 @@ def config_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str])
     return Path(explicit or env.get(CONFIG_ENV) or DEFAULT_CONFIG).expanduser()
 
 
+def _env_name(dotted: str) -> str:
+    section, key = dotted.split(".", 1)
+    return f"EARMARK_{section.upper()}_{key.upper()}"
+
+
+def _env_configured(env: Mapping[str, str]) -> bool:
+    """True when the environment sets at least one setting (a file-less setup)."""
+    return any(env.get(_env_name(dotted)) for dotted in _PARSERS)
+
+
 def _read_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise ConfigError(
-            f"{path}: no such configuration file. Copy config.example.toml to {path} "
-            f"and fill in at least [discord] token (or set {CONFIG_ENV} to another file)."
-        )
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -251,15 +270,49 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {err.strerror}") from err
 
 
+def _missing_file(path: Path) -> ConfigError:
+    return ConfigError(
+        f"{path}: no such configuration file. Copy config.example.toml to {path} "
+        f"and fill in at least [discord] token (or set {CONFIG_ENV} to another file, "
+        "or set EARMARK_<SECTION>_<KEY> variables such as EARMARK_DISCORD_TOKEN to run "
+        "without a file)."
+    )
+
+
+def _absolute(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def resolve_db_url(url: str, base: Path) -> str:
+    """A SQLite URL with its file made absolute against `base`; other URLs unchanged."""
+    if not url.startswith("sqlite://"):
+        return url
+    file, sep, query = url.removeprefix("sqlite://").partition("?")
+    if not file or file == ":memory:":
+        return url
+    return f"sqlite://{_absolute(file, base)}{sep}{query}"
+
+
 def load_settings(
     explicit_path: str | os.PathLike[str] | None = None,
     *,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Read the file, apply EARMARK_* overrides, validate every value."""
+    """Read the file (if any), apply EARMARK_* overrides, validate every value.
+
+    A missing file is an error when it was named (--config or $EARMARK_CONFIG),
+    or when nothing else configures Earmark; the default ./config.toml may be
+    absent when EARMARK_* variables carry the settings.
+    """
     env = os.environ if env is None else env
-    path = config_path(explicit_path, env)
-    raw = _read_file(path)
+    named = bool(explicit_path or env.get(CONFIG_ENV))
+    path: Path | None = config_path(explicit_path, env)
+    if path is not None and not path.exists():
+        if named or not _env_configured(env):
+            raise _missing_file(path)
+        path = None
+    raw = _read_file(path) if path is not None else {}
 
     values: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     origins: dict[str, Origin] = {}
@@ -281,7 +334,7 @@ def load_settings(
 
     for dotted, parser in _PARSERS.items():
         section, key = dotted.split(".", 1)
-        name = f"EARMARK_{section.upper()}_{key.upper()}"
+        name = _env_name(dotted)
         if name in env and env[name] != "":
             where = f"environment {name}"
             values[section][key] = _parse(dotted, env[name], where=where, parser=parser)
@@ -295,6 +348,11 @@ def load_settings(
             del values[section][key]
 
     built = {name: cls(**values[name]) for name, cls in _SECTIONS.items()}
+    base = Path.cwd() if path is None else path.absolute().parent
+    built["database"] = DatabaseSettings(url=resolve_db_url(built["database"].url, base))
+    built["security"] = SecuritySettings(key_file=str(_absolute(built["security"].key_file, base)))
+    if built["health"].file:
+        built["health"] = HealthSettings(file=str(_absolute(built["health"].file, base)))
     return Settings(**built, path=path, origins=origins)
 
 

@@ -19,7 +19,8 @@ def test_example_config_loads_with_defaults() -> None:
     settings = load_settings(Path(__file__).parents[1] / "config.example.toml", env={})
     assert settings.scan.recently_added_minutes == 5
     assert settings.scan.full_scan_hours == 6
-    assert settings.database.url == "sqlite://data/earmark.db"
+    root = Path(__file__).resolve().parents[1]
+    assert settings.database.url == f"sqlite://{root}/data/earmark.db"
     assert settings.plex.tv_url == "https://plex.tv"
     assert settings.requests.max_open_per_user == 10
     assert not settings.is_pinned("plex.url")  # empty values pin nothing
@@ -179,3 +180,109 @@ def test_other_numeric_nonsense_is_refused(tmp_path: Path, text: str, expected: 
 def test_max_open_per_user_from_environment_is_checked_too(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="EARMARK_REQUESTS_MAX_OPEN_PER_USER: expected a whole"):
         load_settings(write(tmp_path, ""), env={"EARMARK_REQUESTS_MAX_OPEN_PER_USER": "-1"})
+
+
+# ----- paths: relative to the config file's folder, or to the working directory without one ----
+
+
+def test_relative_paths_resolve_against_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "srv" / "earmark"
+    folder.mkdir(parents=True)
+    path = folder / "config.toml"
+    path.write_text(
+        '[database]\nurl = "sqlite://data/earmark.db"\n'
+        '[security]\nkey_file = "data/secret.key"\n'
+        '[health]\nfile = "data/earmark.health"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(path, env={})
+    assert settings.database.url == f"sqlite://{folder}/data/earmark.db"
+    assert settings.security.key_file == str(folder / "data" / "secret.key")
+    assert settings.health.file == str(folder / "data" / "earmark.health")
+    # A relative --config path is taken from the working directory, then its folder is the base.
+    relative = load_settings("srv/earmark/config.toml", env={})
+    assert relative.database.url == f"sqlite://{folder}/data/earmark.db"
+
+
+def test_defaults_resolve_against_the_config_folder_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "")
+    monkeypatch.chdir("/")
+    settings = load_settings(path, env={})
+    assert settings.database.url == f"sqlite://{tmp_path}/data/earmark.db"
+    assert settings.security.key_file == str(tmp_path / "data" / "secret.key")
+    assert not settings.is_pinned("database.url")
+    assert settings.health.file == ""  # no heartbeat unless asked for
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///abs/earmark.db", "sqlite:///abs/earmark.db"),
+        ("sqlite://:memory:", "sqlite://:memory:"),
+        ("postgres://u:p@db/earmark", "postgres://u:p@db/earmark"),
+        ("sqlite://db.sqlite?journal_mode=wal", "sqlite://{base}/db.sqlite?journal_mode=wal"),
+        ("sqlite://~/earmark.db", "sqlite://{home}/earmark.db"),
+    ],
+)
+def test_absolute_memory_and_server_urls_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = write(tmp_path, f'[database]\nurl = "{url}"\n[security]\nkey_file = "/k/secret.key"\n')
+    settings = load_settings(path, env={})
+    assert settings.database.url == expected.format(base=tmp_path, home=tmp_path / "home")
+    assert settings.security.key_file == "/k/secret.key"
+
+
+def test_environment_paths_resolve_against_the_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "")
+    monkeypatch.chdir("/")
+    settings = load_settings(path, env={"EARMARK_SECURITY_KEY_FILE": "keys/k"})
+    assert settings.security.key_file == str(tmp_path / "keys" / "k")
+    assert settings.origin("security.key_file") == "env"
+
+
+# ----- a setup from the environment alone -----------------------------------------------------
+
+
+def test_environment_alone_works_without_a_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        None, env={"EARMARK_DISCORD_TOKEN": "abc", "EARMARK_DISCORD_GUILD_IDS": "1"}
+    )
+    assert settings.path is None
+    assert settings.discord.token == "abc" and settings.discord.guild_ids == (1,)
+    # Without a file, relative paths resolve against the working directory.
+    assert settings.database.url == f"sqlite://{tmp_path}/data/earmark.db"
+    assert settings.security.key_file == str(tmp_path / "data" / "secret.key")
+
+
+def test_no_file_and_no_environment_is_still_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        load_settings(None, env={"EARMARK_SECRET_KEY": "not a setting", "HOME": "/root"})
+    assert "config.toml: no such configuration file" in str(err.value)
+    assert "EARMARK_" in str(err.value)  # names the file-less way too
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_a_named_file_that_is_missing_is_an_error_even_with_environment(
+    tmp_path: Path, how: str
+) -> None:
+    missing = str(tmp_path / "typo.toml")
+    env = {"EARMARK_DISCORD_TOKEN": "abc"}
+    with pytest.raises(ConfigError, match=r"typo\.toml: no such configuration file"):
+        if how == "option":
+            load_settings(missing, env=env)
+        else:
+            load_settings(None, env={**env, "EARMARK_CONFIG": missing})
