@@ -1,0 +1,70 @@
+"""Helpers that several e2e test modules share, so that no test module imports another.
+
+Request rows and owed notifications as the request service would have made
+them, the loaded outbox worker, and what the bot sent to Discord.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cogs.notify import Notify
+from core import notify
+from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber
+from core.notify import request_payload
+from tests.e2e.world import World
+from tests.fakes.discord import FakeUser
+
+PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
+
+
+def worker(w: World) -> Notify:
+    """The loaded cog (load_extension runs its own copy of the module: no isinstance)."""
+    cog = w.bot.get_cog("Notify")
+    assert cog is not None and type(cog).__name__ == "Notify"
+    return cog  # type: ignore[return-value]
+
+
+async def make_request(
+    w: World,
+    user: FakeUser,
+    title: str,
+    *,
+    author: str = "Andy Weir",
+    status: RequestStatus = RequestStatus.APPROVED,
+    subscribers: tuple[FakeUser, ...] = (),
+) -> BookRequest:
+    """A request by a linked `user` (and linked subscribers), with narrator and cover."""
+    for person in (user, *subscribers):
+        await w.link(person)
+    req = await BookRequest.create(
+        requester_id=user.id, asin=PHM, title=title, author=author,
+        narrator="Ray Porter", cover_url="https://m.media-amazon.com/images/I/cover.jpg",
+        status=status,
+    )
+    for person in subscribers:
+        await RequestSubscriber.create(request=req, user_id=person.id)
+    return req
+
+
+async def owe(user: FakeUser, req: BookRequest, kind: str, **extra: Any) -> None:
+    """Queue a notification row for `user`, as a state change would; it must be new."""
+    added = await notify.queue(user.id, kind, request_payload(req, **extra), request_id=req.id)
+    assert added
+
+
+async def all_sent() -> bool:
+    """Every outbox row is marked sent."""
+    return await Notification.filter(sent_at=None).count() == 0
+
+
+def everything_sent(w: World) -> str:
+    """Every payload the bot sent to Discord, as one string (to look for a secret in)."""
+    return "\n".join(json.dumps(r.json, default=str) for r in w.fd.requests)
+
+
+def show_to_everyone(w: World, name: str) -> None:
+    """What a guild admin can do in Discord's Integrations settings: unhide a command."""
+    (cmd,) = [c for c in w.fd.commands(w.guild) if c["name"] == name]
+    cmd["default_member_permissions"] = None
