@@ -114,8 +114,12 @@ def shows_book(message: FakeMessage, asin: str) -> bool:
 
 
 async def request_book(world: World, user: FakeUser, asin: str) -> FakeMessage:
+    """`/request` by ASIN, its handler finished (the admin post included): the reply."""
+    done = world.command_done("request", timeout=10)
     inter = await world.fd.slash(user, world.guild, "request", title=asin)
-    return await inter.wait_for_edit(lambda m: bool(m.embeds), timeout=10)
+    reply = await inter.wait_for_edit(lambda m: bool(m.embeds), timeout=10)
+    await done
+    return reply
 
 
 async def seed_pending(world: World, count: int) -> list[BookRequest]:

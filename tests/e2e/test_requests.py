@@ -284,9 +284,11 @@ async def test_markdown_and_mentions_in_catalog_metadata_are_escaped(world: Worl
         asin="B0EVIL0001", title="**Loud** @everyone <@123>", authors=["_Sly_ @here"]
     )
 
+    done = world.command_done("request")
     inter = await world.fd.slash(world.alice, world.guild, "request", title="B0EVIL0001")
     reply = await inter.wait_for_edit(lambda m: bool(m.embeds))
     post = await world.fd.wait_for_message(world.admin_channel_id)
+    await done  # the post's id is stored after the post: not after the bot has stopped
 
     for message in (reply, post):
         title = message.embeds[0]["title"]
