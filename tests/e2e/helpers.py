@@ -6,12 +6,15 @@ them, the loaded outbox worker, and what the bot sent to Discord.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from cogs.notify import Notify
 from core import notify
-from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber
+from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber, User
 from core.notify import request_payload
 from tests.e2e.world import World
 from tests.fakes.discord import FakeUser
@@ -26,6 +29,22 @@ def worker(w: World) -> Notify:
     return cog  # type: ignore[return-value]
 
 
+async def add_request(
+    user: FakeUser,
+    title: str,
+    *,
+    asin: str = PHM,
+    author: str = "Andy Weir",
+    status: RequestStatus = RequestStatus.APPROVED,
+    **fields: Any,
+) -> BookRequest:
+    """A request row straight in the database, by `user` (linked or not)."""
+    row, _ = await User.get_or_create(discord_id=user.id)
+    return await BookRequest.create(
+        requester=row, asin=asin, title=title, author=author, status=status, **fields
+    )
+
+
 async def make_request(
     w: World,
     user: FakeUser,
@@ -38,10 +57,9 @@ async def make_request(
     """A request by a linked `user` (and linked subscribers), with narrator and cover."""
     for person in (user, *subscribers):
         await w.link(person)
-    req = await BookRequest.create(
-        requester_id=user.id, asin=PHM, title=title, author=author,
+    req = await add_request(
+        user, title, author=author, status=status,
         narrator="Ray Porter", cover_url="https://m.media-amazon.com/images/I/cover.jpg",
-        status=status,
     )
     for person in subscribers:
         await RequestSubscriber.create(request=req, user_id=person.id)
@@ -62,6 +80,17 @@ async def all_sent() -> bool:
 def everything_sent(w: World) -> str:
     """Every payload the bot sent to Discord, as one string (to look for a secret in)."""
     return "\n".join(json.dumps(r.json, default=str) for r in w.fd.requests)
+
+
+def index_never_ready(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """First start on a big library: the matcher's index is dropped and its build never ends."""
+
+    async def slow_build() -> object:
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    w.runtime.scans.invalidate_index()
+    monkeypatch.setattr(w.runtime.scans, "_build_index", slow_build)
 
 
 def show_to_everyone(w: World, name: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from urllib.parse import parse_qs
 
@@ -13,6 +12,7 @@ from cogs.login import LoginCog
 from core.config_store import PLEX_TOKEN
 from core.models import User
 from core.redact import redact
+from tests.e2e.helpers import everything_sent
 from tests.e2e.world import World
 from tests.fakes.discord import FakeInteraction, FakeMessage
 
@@ -67,11 +67,6 @@ async def start_login(world: World, user: object = None) -> tuple[FakeInteractio
         while not any(r.path == f"/api/v2/pins/{pin_id}" for r in world.tv.requests):  # noqa: ASYNC110
             await asyncio.sleep(POLL)
     return inter, pin_id
-
-
-def everything_sent(world: World) -> str:
-    """Every payload the bot sent to Discord, as one string."""
-    return "\n".join(json.dumps(r.json, default=str) for r in world.fd.requests)
 
 
 async def test_login_links_an_account_with_server_access(

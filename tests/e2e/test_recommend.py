@@ -7,7 +7,6 @@ machineIdentifier; the catalog is the fake Audible.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from core.config_store import PLEX_TOKEN
 from core.models import BookRequest, Dismissal, RequestStatus, User
 from core.recommend import RecommendService
 from core.recommend.ratings import NO_ACCESS_MESSAGE
+from tests.e2e.helpers import everything_sent
 from tests.e2e.world import World
 from tests.fakes.discord import FakeInteraction, FakeMessage, FakeUser
 
@@ -80,10 +80,6 @@ async def run(world: World, user: FakeUser) -> tuple[FakeInteraction, FakeMessag
 async def said(inter: FakeInteraction, text: str) -> str:
     await inter.wait_for(lambda i: any(text in m.text for m in i.messages), timeout=10)
     return next(m.text for m in inter.messages if text in m.text)
-
-
-def everything_sent(world: World) -> str:
-    return "\n".join(json.dumps(r.json, default=str) for r in world.fd.requests)
 
 
 # -- ratings are the user's own ------------------------------------------------------------
