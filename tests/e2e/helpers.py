@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -80,6 +81,30 @@ async def all_sent() -> bool:
 def everything_sent(w: World) -> str:
     """Every payload the bot sent to Discord, as one string (to look for a secret in)."""
     return "\n".join(json.dumps(r.json, default=str) for r in w.fd.requests)
+
+
+def spy_store_reads(w: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys the bot reads from the config store from now on (to show one is never read)."""
+    asked: list[str] = []
+    real_get = w.runtime.store.get
+
+    async def spy(key: str) -> str | None:
+        asked.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(w.runtime.store, "get", spy)
+    return asked
+
+
+def assert_never_shown(w: World, records: list[logging.LogRecord], *secrets: str) -> None:
+    """No secret in anything the bot sent to Discord, nor in any log record."""
+    sent = everything_sent(w)
+    for secret in secrets:
+        assert secret not in sent
+    for record in records:
+        text = record.getMessage() + (record.exc_text or "")
+        for secret in secrets:
+            assert secret not in text, record
 
 
 def index_never_ready(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
