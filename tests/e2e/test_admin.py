@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 
 import pytest
 
 from cogs.admin import AdminCog
 from core.library import ScanService
-from core.models import BookRequest, Notification, PlexItem, RequestStatus, User
+from core.models import Notification, PlexItem, RequestStatus
+from tests.e2e.helpers import add_request, show_to_everyone
 from tests.e2e.world import World
-from tests.fakes.discord import MANAGE_GUILD, CommandNotVisible, FakeMessage, FakeUser
+from tests.fakes.discord import MANAGE_GUILD, CommandNotVisible, FakeMessage
 
 COGS = ("cogs.admin",)
 PHM_GUID = "com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en"
@@ -34,29 +36,13 @@ def small_pages(world: World, *, delay: float = 0.0) -> ScanService:
     return world.runtime.scans
 
 
-async def make_request(
-    user: FakeUser,
-    title: str,
-    *,
-    asin: str,
-    author: str = "Someone",
-    status: RequestStatus = RequestStatus.PENDING,
-) -> BookRequest:
-    row, _ = await User.get_or_create(discord_id=user.id)
-    return await BookRequest.create(
-        requester=row, asin=asin, title=title, author=author, status=status
-    )
+#: Requests by unlinked members that await a decision, unless told otherwise.
+make_request = functools.partial(add_request, author="Someone", status=RequestStatus.PENDING)
 
 
 def versions(message: FakeMessage) -> list[str]:
     """Every content the message had, oldest first."""
     return [str(v.get("content") or "") for v in message.history] + [message.content]
-
-
-def show_to_everyone(world: World, name: str) -> None:
-    """What a guild admin can do in Discord's Integrations settings: unhide a command."""
-    (cmd,) = [c for c in world.fd.commands(world.guild) if c["name"] == name]
-    cmd["default_member_permissions"] = None
 
 
 # ----- who may use it ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 
 from core.library import query
 from core.models import PlexItem
+from tests.e2e.helpers import index_never_ready
 from tests.e2e.world import World, eventually
 
 HOUR_MS = 3_600_000
@@ -158,14 +159,7 @@ async def test_autocomplete_answers_while_the_index_is_not_ready(
     """First start on a big library: the substring fallback answers inside Discord's window."""
     keys = await scanned(world)
 
-    async def slow_build() -> object:
-        import asyncio
-
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
-    world.runtime.scans.invalidate_index()
-    monkeypatch.setattr(world.runtime.scans, "_build_index", slow_build)
+    index_never_ready(world, monkeypatch)
     choices = await world.fd.autocomplete(world.alice, world.guild, "library", "query", "dune")
     assert choices.values == [f"rk:{keys['Dune']}"]
     assert choices.latency < 2.9

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from urllib.parse import parse_qs
 
@@ -13,6 +12,7 @@ from cogs.login import LoginCog
 from core.config_store import PLEX_TOKEN
 from core.models import User
 from core.redact import redact
+from tests.e2e.helpers import assert_never_shown, everything_sent, spy_store_reads
 from tests.e2e.world import World
 from tests.fakes.discord import FakeInteraction, FakeMessage
 
@@ -69,11 +69,6 @@ async def start_login(world: World, user: object = None) -> tuple[FakeInteractio
     return inter, pin_id
 
 
-def everything_sent(world: World) -> str:
-    """Every payload the bot sent to Discord, as one string."""
-    return "\n".join(json.dumps(r.json, default=str) for r in world.fd.requests)
-
-
 async def test_login_links_an_account_with_server_access(
     world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,14 +76,7 @@ async def test_login_links_an_account_with_server_access(
     world.tv.add_account(
         TOKEN, username="alice_*reads*", servers={world.pms.machine_identifier: SERVER_TOKEN}
     )
-    asked: list[str] = []
-    real_get = world.runtime.store.get
-
-    async def spy(key: str) -> str | None:
-        asked.append(key)
-        return await real_get(key)
-
-    monkeypatch.setattr(world.runtime.store, "get", spy)
+    asked = spy_store_reads(world, monkeypatch)
     pms_requests = len(world.pms.requests)
     inter, pin_id = await start_login(world)
     assert world.tv.pins[pin_id].strong
@@ -107,12 +95,7 @@ async def test_login_links_an_account_with_server_access(
     # the server was never asked who it is: the stored machineIdentifier decides
     assert world.pms.requests[pms_requests:] == []
     assert PLEX_TOKEN not in asked  # the system token is never even decrypted (seed fix #9)
-    # no token in anything sent to Discord, nor in any log record
-    sent = everything_sent(world)
-    assert TOKEN not in sent and SERVER_TOKEN not in sent
-    for record in caplog.records:
-        text = record.getMessage() + (record.exc_text or "")
-        assert TOKEN not in text and SERVER_TOKEN not in text, record
+    assert_never_shown(world, caplog.records, TOKEN, SERVER_TOKEN)
     assert redact(TOKEN) == "***"
 
 

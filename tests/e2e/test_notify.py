@@ -13,12 +13,12 @@ import core.notify
 from bot.app import EarmarkBot
 from bot.config import DatabaseSettings
 from bot.runtime import Runtime
-from cogs.notify import Notify
 from cogs.notify import kick as kick_worker
 from core import notify
 from core.config_store import ADMIN_CHANNEL
-from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber
+from core.models import BookRequest, Notification, RequestStatus
 from core.notify import request_payload
+from tests.e2e.helpers import all_sent, make_request, owe, worker
 from tests.e2e.world import World, WorldFactory, eventually
 from tests.fakes.discord import FakeMessage, FakeUser
 from tests.fakes.discord.models import DM
@@ -33,43 +33,6 @@ pytestmark = pytest.mark.world(cogs=COGS)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries after 0.1 s, 0.2 s, ... instead of 5 s, 10 s, ... (same rule, faster clock)."""
     monkeypatch.setattr(core.notify, "BASE_DELAY", 0.1)
-
-
-def worker(w: World) -> Notify:
-    """The loaded cog (load_extension runs its own copy of the module: no isinstance)."""
-    cog = w.bot.get_cog("Notify")
-    assert cog is not None and type(cog).__name__ == "Notify"
-    return cog  # type: ignore[return-value]
-
-
-async def make_request(
-    w: World,
-    user: FakeUser,
-    title: str,
-    *,
-    author: str = "Andy Weir",
-    status: RequestStatus = RequestStatus.APPROVED,
-    subscribers: tuple[FakeUser, ...] = (),
-) -> BookRequest:
-    for person in (user, *subscribers):
-        await w.link(person)
-    req = await BookRequest.create(
-        requester_id=user.id, asin="B08G9PRS1K", title=title, author=author,
-        narrator="Ray Porter", cover_url="https://m.media-amazon.com/images/I/cover.jpg",
-        status=status,
-    )
-    for person in subscribers:
-        await RequestSubscriber.create(request=req, user_id=person.id)
-    return req
-
-
-async def owe(user: FakeUser, req: BookRequest, kind: str, **extra: Any) -> None:
-    added = await notify.queue(user.id, kind, request_payload(req, **extra), request_id=req.id)
-    assert added
-
-
-async def all_sent() -> bool:
-    return await Notification.filter(sent_at=None).count() == 0
 
 
 async def settled(w: World) -> None:

@@ -7,7 +7,6 @@ machineIdentifier; the catalog is the fake Audible.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from core.config_store import PLEX_TOKEN
 from core.models import BookRequest, Dismissal, RequestStatus, User
 from core.recommend import RecommendService
 from core.recommend.ratings import NO_ACCESS_MESSAGE
+from tests.e2e.helpers import assert_never_shown, everything_sent, spy_store_reads
 from tests.e2e.world import World
 from tests.fakes.discord import FakeInteraction, FakeMessage, FakeUser
 
@@ -82,10 +82,6 @@ async def said(inter: FakeInteraction, text: str) -> str:
     return next(m.text for m in inter.messages if text in m.text)
 
 
-def everything_sent(world: World) -> str:
-    return "\n".join(json.dumps(r.json, default=str) for r in world.fd.requests)
-
-
 # -- ratings are the user's own ------------------------------------------------------------
 
 
@@ -95,14 +91,7 @@ async def test_recommends_the_next_book_from_ratings_read_with_the_users_token(
     caplog.set_level(logging.DEBUG)
     tv_token, server_token = await expanse_reader(world, world.alice)
     world.pms.requests.clear()
-    asked: list[str] = []
-    real_get = world.runtime.store.get
-
-    async def spy(key: str) -> str | None:
-        asked.append(key)
-        return await real_get(key)
-
-    monkeypatch.setattr(world.runtime.store, "get", spy)
+    asked = spy_store_reads(world, monkeypatch)
 
     _, msg = await run(world, world.alice)
 
@@ -118,11 +107,8 @@ async def test_recommends_the_next_book_from_ratings_read_with_the_users_token(
     resources = [r for r in world.tv.requests if r.path == "/api/v2/resources"]
     assert [r.headers.get("X-Plex-Token") for r in resources] == [tv_token]
     assert PLEX_TOKEN not in asked  # the system token is never even decrypted (seed fix #9)
-    sent = everything_sent(world)
-    assert server_token not in sent and tv_token not in sent and world.pms.token not in sent
-    for record in caplog.records:
-        text = record.getMessage() + (record.exc_text or "")
-        assert server_token not in text and tv_token not in text, record
+    assert_never_shown(world, caplog.records, server_token, tv_token)
+    assert world.pms.token not in everything_sent(world)
 
 
 def listings(world: World) -> int:

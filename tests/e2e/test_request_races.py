@@ -9,32 +9,25 @@ not depend on scheduling luck.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 import core.requests.fulfil
 from core import notify
-from core.config_store import ADMIN_CHANNEL
 from core.errors import UserError
 from core.matcher import LibraryIndex, LibraryItem
 from core.models import BookRequest, Notification, RequestStatus
 from core.requests.fulfil import fulfil_open_requests
-from tests.e2e.world import World, eventually, open_world
+from tests.e2e.helpers import PHM, all_sent
+from tests.e2e.world import World, eventually
 from tests.fakes.discord import FakeInteraction
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 COGS = ("cogs.requests", "cogs.admin", "cogs.notify")
 ALREADY = "is already approved; nothing changed."
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS) as w:
-        await w.runtime.store.set(ADMIN_CHANNEL, str(w.admin_channel_id))
-        yield w
+pytestmark = pytest.mark.world(cogs=COGS, admin_channel=True)
 
 
 def read_together(
@@ -84,13 +77,9 @@ async def test_three_simultaneous_approvals_make_one_dm(
     assert req.status == RequestStatus.APPROVED
     assert await Notification.filter(request_id=req.id).count() == 1
     await world.fd.wait_for_dm(world.alice, lambda m: "Approved" in m.text)
-    await eventually(_all_sent, what="the DM marked sent")
+    await eventually(all_sent, what="the DM marked sent")
     await asyncio.sleep(0.2)
     assert len(world.fd.dms[world.alice.id]) == 1
-
-
-async def _all_sent() -> bool:
-    return await Notification.filter(sent_at=None).count() == 0
 
 
 async def open_request(world: World, status: RequestStatus) -> BookRequest:

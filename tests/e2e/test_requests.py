@@ -6,13 +6,12 @@ Plex and Audible servers on 127.0.0.1.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from core.config_store import ADMIN_CHANNEL
 from core.models import BookRequest, RequestStatus, RequestSubscriber, User
 from core.users import unlink
+from tests.e2e.helpers import index_never_ready
 from tests.e2e.world import World
 from tests.fakes.discord import FakeMessage
 
@@ -82,12 +81,7 @@ async def test_autocomplete_does_not_wait_for_a_cold_library_index(
     await shelve(world, "Project Hail Mary", "Andy Weir", PHM)
     world.audible.delay = 2.4  # the catalog already uses most of Discord's 3 s
 
-    async def slow_build() -> object:
-        await asyncio.sleep(30)
-        raise AssertionError("not reached")
-
-    world.runtime.scans.invalidate_index()
-    monkeypatch.setattr(world.runtime.scans, "_build_index", slow_build)
+    index_never_ready(world, monkeypatch)
     choices = await world.fd.autocomplete(world.alice, world.guild, "request", "title", "project")
 
     assert choices.latency is not None and choices.latency < 3.0
@@ -284,9 +278,11 @@ async def test_markdown_and_mentions_in_catalog_metadata_are_escaped(world: Worl
         asin="B0EVIL0001", title="**Loud** @everyone <@123>", authors=["_Sly_ @here"]
     )
 
+    done = world.command_done("request")
     inter = await world.fd.slash(world.alice, world.guild, "request", title="B0EVIL0001")
     reply = await inter.wait_for_edit(lambda m: bool(m.embeds))
     post = await world.fd.wait_for_message(world.admin_channel_id)
+    await done  # the post's id is stored after the post: not after the bot has stopped
 
     for message in (reply, post):
         title = message.embeds[0]["title"]

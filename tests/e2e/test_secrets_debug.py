@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from bot.logs import setup_logging
-from tests.e2e.world import World, open_world
+from tests.e2e.world import World
 
 COGS = ("cogs.setup",)
 PLEX_TOKEN = "never-logged-plex-token-4f9a"
+
+pytestmark = pytest.mark.world(cogs=COGS, plex=False)
 
 
 @pytest.fixture
@@ -41,9 +42,9 @@ def debug_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, debug_logging: io.StringIO) -> AsyncIterator[World]:
-    async with open_world(tmp_path, cogs=COGS, plex=False) as w:
-        yield w
+def world(debug_logging: io.StringIO, world: World) -> World:
+    """The shared world, started once `-v` logging is set up (its arguments run in order)."""
+    return world
 
 
 async def test_setup_plex_token_is_in_no_log_record_at_debug(
@@ -65,4 +66,3 @@ async def test_setup_plex_token_is_in_no_log_record_at_debug(
     written = debug_logging.getvalue()
     assert "INTERACTION_CREATE" in written
     assert PLEX_TOKEN not in written and inter.token not in written
-    world.fd.assert_no_bot_errors()

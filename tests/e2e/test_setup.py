@@ -17,6 +17,7 @@ from core.config_store import (
     PLEX_URL,
 )
 from core.models import ConfigEntry
+from tests.e2e.helpers import show_to_everyone
 from tests.e2e.world import World, WorldFactory
 from tests.fakes.discord import MANAGE_GUILD, CommandNotVisible, FakeMessage
 
@@ -176,12 +177,6 @@ async def test_setup_library_autocompletes_music_libraries(configured: World) ->
     assert choices.latency < 3
     none = await world.fd.autocomplete(world.boss, world.guild, "setup library", "library", "zz")
     assert none == []
-
-
-def show_to_everyone(world: World, name: str) -> None:
-    """What a guild admin can do in Discord's Integrations settings: unhide a command."""
-    (cmd,) = [c for c in world.fd.commands(world.guild) if c["name"] == name]
-    cmd["default_member_permissions"] = None
 
 
 async def test_setup_library_autocomplete_is_empty_for_non_admins(configured: World) -> None:
