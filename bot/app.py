@@ -47,6 +47,9 @@ COGS: tuple[str, ...] = (
     "cogs.recommend",
 )
 TREE_HASH_KEY = "discord.tree_hash"
+#: Names discord.py gives the tasks that run command, button and modal handlers.
+HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-")
+HANDLER_GRACE = 5.0  # seconds a stopping bot lets running handlers finish
 PUBLIC_BOT_WARNING = (
     "the bot is public: anyone can add it to their server (Earmark leaves such servers at "
     "once). Turn off 'Public Bot' in the Developer Portal, under Bot."
@@ -176,17 +179,43 @@ class EarmarkBot(commands.Bot):
         except discord.HTTPException as err:
             log.error("could not leave the server %s: %s", guild.id, err)
 
+    async def _finish_handlers(self, grace: float) -> None:
+        """Let commands and buttons in flight finish before the session and database close.
+
+        Otherwise a stop (SIGTERM, a restart) in the middle of a command fails it
+        with "Session is closed" or a closed database, after the user was told
+        it was being worked on.
+        """
+        running = _handlers_running()
+        if not running:
+            return
+        log.info("waiting up to %.0f s for %d interaction(s) in flight", grace, len(running))
+        _done, late = await asyncio.wait(running, timeout=grace)
+        if late:
+            log.warning("stopping with %d interaction(s) still running", len(late))
+
     async def close(self) -> None:
         task = self._identity_task
         if task is not None and not task.done():
             task.cancel()
         if self._health is not None:
             await self._health.stop()
+        await self._finish_handlers(HANDLER_GRACE)
         try:
             await super().close()
         finally:
             if self._owns_runtime:
                 await self.runtime.close()
+
+
+def _handlers_running() -> list[asyncio.Task[object]]:
+    """discord.py's tasks that are answering an interaction right now (it does not track them)."""
+    current = asyncio.current_task()
+    return [
+        task for task in asyncio.all_tasks()
+        if task is not current and not task.done() and task.get_name().startswith(HANDLER_TASKS)
+        and not task.get_name().startswith("discord-ui-view-timeout")
+    ]
 
 
 #: The interaction type of this bot's slash commands.

@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from core.models import BookRequest, RequestSubscriber
+from tests.e2e.helpers import PHM
 from tests.e2e.world import World
 
 pytestmark = pytest.mark.world(cogs=("cogs.requests",), admin_channel=True)
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 
 
 async def all_handled(world: World, name: str, count: int) -> None:
