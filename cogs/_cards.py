@@ -81,15 +81,19 @@ class Cards:
         book = await self.catalog_book(item.asin)
         return library_embed(item, heading=heading, book=book, url=self.link(item.asin))
 
+    async def listen_links(self, rating_keys: list[object]) -> list[str | None]:
+        """The item pages in Plex's web app (None where unknown), one lookup of the server."""
+        machine = await self.runtime.stored_machine_identifier()
+        app_url = self.runtime.settings.plex.app_url
+        return [
+            listen_url(app_url, machine, key)
+            if isinstance(key, str | int) and not isinstance(key, bool) else None
+            for key in rating_keys
+        ]
+
     async def listen_button(self, rating_key: object) -> discord.ui.Button[Any] | None:
         """The link button to the item's page in Plex's web app, or None when unknown."""
-        if not isinstance(rating_key, str | int) or isinstance(rating_key, bool):
-            return None
-        url = listen_url(
-            self.runtime.settings.plex.app_url,
-            await self.runtime.stored_machine_identifier(),
-            rating_key,
-        )
+        (url,) = await self.listen_links([rating_key])
         if url is None:
             return None
         return discord.ui.Button(style=discord.ButtonStyle.link, label=LISTEN_LABEL, url=url)
