@@ -178,6 +178,7 @@ async def test_not_interested_hides_the_book_next_time(world: World) -> None:
     shown = await inter.wait_for_edit(lambda m: "Abaddon's Gate" in m.text)
 
     assert shown.content == "👌 Won't suggest “Caliban's War” again."
+    assert shown.embeds[0]["footer"]["text"] == "Recommendation 2 of 2"  # N stays the same
     assert "Caliban's War" not in shown.text.removeprefix(shown.content)
     assert await Dismissal.filter(user_id=world.alice.id).values_list("asin", flat=True) == [
         CALIBAN
