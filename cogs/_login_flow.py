@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import discord
 
@@ -157,6 +158,6 @@ class LinkButtonView(discord.ui.View):
         self.add_item(_LinkButton(label=LINK_LABEL, style=discord.ButtonStyle.primary, emoji="🔗"))
 
     async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[object], /
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
     ) -> None:
         await report_error(interaction, error)

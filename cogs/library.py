@@ -232,10 +232,9 @@ async def _reply(
     embeds: list[discord.Embed] | None = None,
     view: discord.ui.View | None = None,
 ) -> None:
-    extra: dict[str, discord.ui.View] = {"view": view} if view is not None else {}
     await interaction.response.send_message(
         content=content, embeds=fit_embeds(embeds or []), ephemeral=True,
-        allowed_mentions=NO_PINGS, **extra,
+        allowed_mentions=NO_PINGS, view=view or discord.utils.MISSING,
     )
 
 

@@ -49,9 +49,13 @@ async def shelve_phm(world: World) -> str:
     return album.rating_key
 
 
-async def request_phm(world: World, user: FakeUser) -> FakeMessage:
-    inter = await world.fd.slash(user, world.guild, "request", title=PHM)
-    return await inter.wait_for_edit(lambda m: bool(m.embeds))
+async def request(world: World, user: FakeUser, title: str = PHM) -> FakeMessage:
+    """`/request title:` and its reply, once the handler is done (the admin post after it)."""
+    done = world.command_done("request")
+    inter = await world.fd.slash(user, world.guild, "request", title=title)
+    reply = await inter.wait_for_edit(lambda m: bool(m.embeds))
+    await done
+    return reply
 
 
 # -- 1. Listen in Plex ----------------------------------------------------------------------
@@ -60,8 +64,8 @@ async def request_phm(world: World, user: FakeUser) -> FakeMessage:
 async def test_in_plex_dm_has_a_listen_button_and_says_it_once(world: World) -> None:
     await world.link(world.alice)
     await world.link(world.bob)
-    await request_phm(world, world.alice)
-    await request_phm(world, world.bob)  # joins alice's request
+    await request(world, world.alice)
+    await request(world, world.bob)  # joins alice's request
     rating_key = await shelve_phm(world)
     world.bot.kick_outbox()
 
@@ -89,7 +93,7 @@ async def test_already_in_library_reply_and_library_card_have_the_listen_button(
     await world.link(world.alice)
     rating_key = await shelve_phm(world)
 
-    refused = await request_phm(world, world.alice)
+    refused = await request(world, world.alice)
     (button,) = refused.buttons
     assert button["url"] == listen_link(world, rating_key)
 
@@ -106,7 +110,7 @@ async def test_already_in_library_reply_and_library_card_have_the_listen_button(
 async def test_request_card_is_full_and_links_to_the_catalog_page(world: World) -> None:
     await world.link(world.alice)
 
-    reply = await request_phm(world, world.alice)
+    reply = await request(world, world.alice)
 
     embed = reply.embeds[0]
     assert embed["url"] == PHM_PAGE
@@ -125,7 +129,7 @@ async def test_request_card_is_full_and_links_to_the_catalog_page(world: World) 
 
 async def test_a_pick_can_be_undone_and_the_admin_post_follows(world: World) -> None:
     await world.link(world.alice)
-    reply = await request_phm(world, world.alice)
+    reply = await request(world, world.alice)
     assert reply.component(label=UNDO)["style"] == 2
     post = await world.fd.wait_for_message(world.admin_channel_id)
 
@@ -143,11 +147,13 @@ async def test_a_pick_can_be_undone_and_the_admin_post_follows(world: World) -> 
 async def test_undo_after_joining_leaves_the_other_request_alone(world: World) -> None:
     await world.link(world.alice)
     await world.link(world.bob)
-    await request_phm(world, world.alice)
-    joined = await request_phm(world, world.bob)
+    await request(world, world.alice)
+    joined = await request(world, world.bob)
 
+    post = world.fd.channel_messages(world.admin_channel_id)[0]
     await world.fd.click(world.bob, joined, label=UNDO)
     await eventually(lambda: "You left this request" in joined.text)
+    await eventually(lambda: len(post.history) == 2, what="the post refreshed on join and leave")
 
     req = await BookRequest.get()
     assert req.status == RequestStatus.PENDING and req.requester_id == world.alice.id
@@ -162,16 +168,13 @@ async def test_requests_cancel_leave_and_denied_reason(world: World) -> None:
     await world.link(world.bob)
     world.audible.add_product(asin="B0DENIED01", title="Denied Book", authors=["Someone"])
     world.audible.add_product(asin="B0BOBS0001", title="Bob's Book", authors=["Other"])
-    await request_phm(world, world.alice)
-    denied = await world.fd.slash(world.alice, world.guild, "request", title="B0DENIED01")
-    await denied.wait_for_edit(lambda m: bool(m.embeds))
+    await request(world, world.alice)
+    await request(world, world.alice, "B0DENIED01")
     await world.runtime.requests.decide(
         (await BookRequest.get(asin="B0DENIED01")).id, approve=False, reason="Not in our budget"
     )
-    bobs = await world.fd.slash(world.bob, world.guild, "request", title="B0BOBS0001")
-    await bobs.wait_for_edit(lambda m: bool(m.embeds))
-    joined = await world.fd.slash(world.alice, world.guild, "request", title="B0BOBS0001")
-    await joined.wait_for_edit(lambda m: bool(m.embeds))
+    await request(world, world.bob, "B0BOBS0001")
+    await request(world, world.alice, "B0BOBS0001")
 
     inter = await world.fd.slash(world.alice, world.guild, "requests")
     page = inter.original
@@ -193,6 +196,10 @@ async def test_requests_cancel_leave_and_denied_reason(world: World) -> None:
     await eventually(lambda: f"You left request #{theirs.id}" in page.text)
     assert await RequestSubscriber.filter(request_id=theirs.id).count() == 0
     assert page.embeds[0]["footer"]["text"] == "2 requests"
+    bobs_post = next(
+        m for m in world.fd.channel_messages(world.admin_channel_id) if "Bob's Book" in m.text
+    )
+    await eventually(lambda: len(bobs_post.history) == 2, what="the post refreshed on leave")
 
 
 async def test_one_request_is_singular_and_a_cancel_with_joiners_hands_it_over(
@@ -200,11 +207,11 @@ async def test_one_request_is_singular_and_a_cancel_with_joiners_hands_it_over(
 ) -> None:
     await world.link(world.alice)
     await world.link(world.bob)
-    await request_phm(world, world.alice)
+    await request(world, world.alice)
     inter = await world.fd.slash(world.alice, world.guild, "requests")
     assert inter.original.embeds[0]["footer"]["text"] == "1 request"
 
-    await request_phm(world, world.bob)
+    await request(world, world.bob)
     req = await BookRequest.get()
     result = await world.runtime.requests.cancel(req.id, world.alice.id)
 
@@ -240,7 +247,7 @@ async def test_unlinked_autocomplete_and_the_login_button(world: World) -> None:
 
 async def test_a_denial_dm_gives_the_reason_and_a_next_step(world: World) -> None:
     await world.link(world.alice)
-    await request_phm(world, world.alice)
+    await request(world, world.alice)
     await world.runtime.requests.decide(
         (await BookRequest.get()).id, approve=False, reason="Not in our budget"
     )
