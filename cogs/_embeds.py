@@ -1,5 +1,9 @@
-"""Embeds shared by the cogs. Every metadata string goes through `safe` (markdown
-places) or `plain` (footers), and every embed through `fit_embed` last.
+"""Book cards shared by the cogs: one layout for catalog books, requests and library items.
+
+Every metadata string goes through `safe` (markdown places) or `plain`
+(footers), and every embed through `fit_embed` last. Members never see an
+ASIN (it means nothing to them; the title links to the book's page
+instead); the admin post keeps it, the admins need it to get the book.
 
 Covers come from the catalog's image URLs only: a Plex thumb URL would need
 the server token, which must never reach Discord.
@@ -8,6 +12,7 @@ the server token, which must never reach Discord.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -31,72 +36,150 @@ STATUS_LABEL: dict[str, str] = {
     RequestStatus.CANCELLED: "🚫 Cancelled",
 }
 COLOUR = discord.Colour.from_rgb(229, 160, 13)  # Plex orange
+SUMMARY = 240  # "a line or two" of the blurb; the title links to the whole of it
 
 
 def status_label(status: str) -> str:
     return STATUS_LABEL.get(status, str(status))
 
 
-def _cover(embed: discord.Embed, url: str | None) -> None:
-    if url and url.startswith("https://"):
-        embed.set_thumbnail(url=url)
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """`1 request`, `2 requests`, `1,204 books`."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
 
 
-def _people_and_year(
-    embed: discord.Embed, author: str | None, narrator: str | None, year: int | None = None
-) -> None:
-    """The fields every book card shows first, in one order."""
-    if author:
-        embed.add_field(name="Author", value=safe(author, FIELD_VALUE))
-    if narrator:
-        embed.add_field(name="Narrator", value=safe(narrator, FIELD_VALUE))
-    if year:
-        embed.add_field(name="Year", value=str(year))
+def length_text(minutes: int | None, *, short: bool = False) -> str | None:
+    """`16 h 10 min` on a card; `16 h` in a choice label (`short`), `45 min` under an hour."""
+    if not minutes or minutes < 1:
+        return None
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if short:
+        return f"{round(minutes / 60)} h"
+    return f"{hours} h {rest:02d} min"
 
 
-def book_embed(book: CatalogBook, *, title_prefix: str = "") -> discord.Embed:
-    """A catalog book: title, author, narrator, year, series."""
-    embed = discord.Embed(title=title_prefix + safe(book.title, TITLE), colour=COLOUR)
-    _people_and_year(embed, book.author, book.narrator, book.release_year)
-    if book.series:
-        series = ", ".join(f"{t} #{n}" if n else t for t, n in book.series)
-        embed.add_field(name="Series", value=safe(series, FIELD_VALUE), inline=False)
-    embed.set_footer(text=plain(f"ASIN {book.asin}", FOOTER))
-    _cover(embed, book.cover_url)
-    return fit_embed(embed)
+def series_text(series: tuple[tuple[str, str | None], ...]) -> str | None:
+    """`The Expanse #1`, several joined by commas."""
+    return ", ".join(f"{t} #{n}" if n else t for t, n in series) or None
 
 
-def request_embed(req: BookRequest | Mapping[str, Any], *, heading: str = "") -> discord.Embed:
-    """A request (a model row or a notification payload)."""
-    data: Mapping[str, Any] = request_payload(req) if isinstance(req, BookRequest) else req
-    embed = discord.Embed(
-        title=safe(data.get("title"), TITLE) or "?",
-        description=heading or None,
-        colour=COLOUR,
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What a book card shows, whatever it came from (catalog, request, library)."""
+
+    title: str | None
+    author: str | None = None
+    narrator: str | None = None
+    minutes: int | None = None
+    series: str | None = None
+    year: int | None = None
+    summary: str | None = None
+    cover_url: str | None = None
+
+
+def card_of_book(book: CatalogBook) -> Card:
+    return Card(
+        title=book.title, author=book.author, narrator=book.narrator,
+        minutes=book.runtime_minutes, series=series_text(book.series),
+        year=book.release_year, summary=book.summary, cover_url=book.cover_url,
     )
-    _people_and_year(embed, data.get("author"), data.get("narrator"))
-    if data.get("status"):
-        embed.add_field(name="Status", value=status_label(data["status"]), inline=False)
-    if data.get("reason"):
-        embed.add_field(name="Reason", value=safe(data["reason"], FIELD_VALUE), inline=False)
-    footer = f"Request #{data['request_id']}" if data.get("request_id") else ""
-    if data.get("asin"):
-        footer = f"{footer} · ASIN {data['asin']}" if footer else f"ASIN {data['asin']}"
+
+
+def card_of_request(data: Mapping[str, Any], book: CatalogBook | None) -> Card:
+    """What the request stored, with the catalog's details for the same ASIN when known."""
+    return Card(
+        title=data.get("title"), author=data.get("author"), narrator=data.get("narrator"),
+        minutes=book.runtime_minutes if book else None,
+        series=series_text(book.series) if book else None,
+        year=book.release_year if book else None,
+        summary=book.summary if book else None,
+        cover_url=data.get("cover_url") or (book.cover_url if book else None),
+    )
+
+
+def card_of_item(item: PlexItem, book: CatalogBook | None) -> Card:
+    """A library item as Plex describes it; cover and series from the catalog only."""
+    minutes = item.duration_ms // 60000 if item.duration_ms else None
+    return Card(
+        title=item.title, author=item.author, narrator=item.narrator,
+        minutes=minutes or (book.runtime_minutes if book else None),
+        series=series_text(book.series) if book else None,
+        year=item.year or (book.release_year if book else None),
+        summary=item.summary or (book.summary if book else None),
+        cover_url=book.cover_url if book else None,
+    )
+
+
+def card_embed(
+    card: Card,
+    *,
+    heading: str = "",
+    url: str | None = None,
+    footer: str = "",
+    fields: tuple[tuple[str, str], ...] = (),
+) -> discord.Embed:
+    """The one card layout: linked title, the heading, a line of summary, the facts."""
+    summary = safe(card.summary, SUMMARY) if card.summary else ""
+    description = "\n\n".join(part for part in (heading, summary) if part)
+    embed = discord.Embed(
+        title=safe(card.title, TITLE) or "?", description=description or None, colour=COLOUR,
+        url=url if url and url.startswith("https://") else None,
+    )
+    for name, value in (("Author", card.author), ("Narrator", card.narrator)):
+        if value:
+            embed.add_field(name=name, value=safe(value, FIELD_VALUE))
+    if length := length_text(card.minutes):
+        embed.add_field(name="Length", value=length)
+    if card.series:
+        embed.add_field(name="Series", value=safe(card.series, FIELD_VALUE))
+    if card.year:
+        embed.add_field(name="Released", value=str(card.year))
+    for name, value in fields:
+        embed.add_field(name=name, value=value, inline=False)
     if footer:
         embed.set_footer(text=plain(footer, FOOTER))
-    _cover(embed, data.get("cover_url"))
+    if card.cover_url and card.cover_url.startswith("https://"):
+        embed.set_thumbnail(url=card.cover_url)
     return fit_embed(embed)
 
 
-def library_embed(item: PlexItem, *, heading: str = "") -> discord.Embed:
-    """A book of the Plex library mirror (no cover: Plex thumbs carry the token)."""
-    embed = discord.Embed(
-        title=safe(item.title, TITLE), description=heading or None, colour=COLOUR
+def book_embed(
+    book: CatalogBook, *, heading: str = "", url: str | None = None, footer: str = ""
+) -> discord.Embed:
+    """A catalog book, as members see it (no ASIN)."""
+    return card_embed(card_of_book(book), heading=heading, url=url, footer=footer)
+
+
+def request_embed(
+    req: BookRequest | Mapping[str, Any],
+    *,
+    heading: str = "",
+    book: CatalogBook | None = None,
+    url: str | None = None,
+    member: bool = False,
+    show_status: bool = True,
+) -> discord.Embed:
+    """A request (a model row or a notification payload); `member` leaves the ASIN out."""
+    data: Mapping[str, Any] = request_payload(req) if isinstance(req, BookRequest) else req
+    fields: list[tuple[str, str]] = []
+    if show_status and data.get("status"):
+        fields.append(("Status", status_label(data["status"])))
+    if data.get("reason"):
+        fields.append(("Reason", safe(data["reason"], FIELD_VALUE)))
+    footer = f"Request #{data['request_id']}" if data.get("request_id") else ""
+    if data.get("asin") and not member:
+        footer = f"{footer} · ASIN {data['asin']}" if footer else f"ASIN {data['asin']}"
+    return card_embed(
+        card_of_request(data, book), heading=heading, url=url, footer=footer,
+        fields=tuple(fields),
     )
-    _people_and_year(embed, item.author, item.narrator, item.year)
-    if item.duration_ms:
-        hours, minutes = divmod(item.duration_ms // 60000, 60)
-        embed.add_field(name="Length", value=f"{hours} h {minutes:02d} min")
-    if item.summary:
-        embed.add_field(name="Summary", value=safe(item.summary, 500), inline=False)
-    return fit_embed(embed)
+
+
+def library_embed(
+    item: PlexItem, *, heading: str = "", book: CatalogBook | None = None, url: str | None = None
+) -> discord.Embed:
+    """A book of the Plex library mirror (a cover only from the catalog: Plex thumbs carry
+    the token)."""
+    return card_embed(card_of_item(item, book), heading=heading, url=url)

@@ -4,6 +4,10 @@ Thin: autocomplete asks the matcher's in-memory index (through
 `core.library.query`), the command renders rows. Nothing here talks to Plex,
 so it answers fast and never needs (or shows) the server token or its URLs.
 Replies are ephemeral to keep the channel quiet.
+
+A title (or a chosen book) shows the book's card with a "Listen in Plex"
+button; an author shows the list of their books, a page at a time, each
+title linking to its page in Plex.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
-from bot.limits import CHOICE_NAME, fit_embeds
+from bot.limits import CHOICE_NAME, TITLE, fit_embed, fit_embeds
 from bot.render import NO_PINGS, choices, plain, safe
-from cogs._embeds import COLOUR, library_embed
+from cogs._cards import Cards
+from cogs._embeds import COLOUR, length_text, plural
+from cogs._views import OwnedView
 from core.library import query as lib
+from core.library.by_author import author_of_query, books_by
 from core.matcher import LibraryIndex, LibraryItem
 from core.models import PlexItem
 
@@ -29,10 +36,7 @@ log = logging.getLogger(__name__)
 INDEX_WAIT = 1.5
 RECENT_COUNT = 10
 MAX_HITS = 5
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+AUTHOR_PAGE = 10  # books per page of an author's list
 
 
 def choice_label(item: LibraryItem | PlexItem) -> str:
@@ -62,7 +66,7 @@ def overview_embed(rows: list[PlexItem], totals: lib.LibraryTotals) -> discord.E
     embed.add_field(
         name="In the library",
         value=(
-            f"{_plural(totals.books, 'book')} · {_plural(totals.authors, 'author')} · "
+            f"{plural(totals.books, 'book')} · {plural(totals.authors, 'author')} · "
             f"{totals.hours:,.1f} hours of listening"
         ),
         inline=False,
@@ -75,6 +79,63 @@ def others_embed(rows: list[PlexItem]) -> discord.Embed:
     return discord.Embed(
         title="Also in the library", description="\n".join(_line(r) for r in rows), colour=COLOUR
     )
+
+
+class AuthorBooks(OwnedView):
+    """An author's books in the library, a page at a time; the buttons are the caller's."""
+
+    def __init__(self, cog: Library, origin: discord.Interaction, author: str) -> None:
+        super().__init__(origin.user.id, origin)
+        self.cards = Cards(cog.bot)
+        self.author = author
+        self.page = 0
+        self.total = 0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // AUTHOR_PAGE))
+
+    async def render(self) -> discord.Embed:
+        rows, self.total = await books_by(
+            self.author, offset=self.page * AUTHOR_PAGE, limit=AUTHOR_PAGE
+        )
+        links = await self.cards.listen_links([row.rating_key for row in rows])
+        lines = [_book_line(row, link) for row, link in zip(rows, links, strict=True)]
+        embed = discord.Embed(
+            title=f"Books by {safe(self.author, TITLE - 10)}",
+            description="\n".join(lines) or "Nothing here any more.", colour=COLOUR,
+        )
+        where = f"Page {self.page + 1} of {self.pages} · " if self.pages > 1 else ""
+        embed.set_footer(text=f"{where}{plural(self.total, 'book')} in the library")
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages - 1
+        return fit_embed(embed)
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page = min(max(0, self.page + step), self.pages - 1)
+        embed = await self.render()
+        await interaction.response.edit_message(embed=embed, view=self, allowed_mentions=NO_PINGS)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(
+        self, interaction: discord.Interaction, button: discord.ui.Button[AuthorBooks]
+    ) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(
+        self, interaction: discord.Interaction, button: discord.ui.Button[AuthorBooks]
+    ) -> None:
+        await self._turn(interaction, 1)
+
+
+def _book_line(row: PlexItem, link: str | None) -> str:
+    """`**Title**` (linked to Plex when it can be) · length · year."""
+    title = safe(row.title, 150)
+    line = f"**[{title}]({link})**" if link else f"**{title}**"
+    minutes = row.duration_ms // 60000 if row.duration_ms else None
+    facts = [fact for fact in (length_text(minutes), str(row.year) if row.year else "") if fact]
+    return " · ".join([line, *facts])
 
 
 class Library(commands.Cog):
@@ -139,10 +200,18 @@ class Library(commands.Cog):
                 ),
             )
             return
-        embeds = [library_embed(rows[0])]
-        if len(rows) > 1:
+        chosen = lib.key_from_value(text) is not None
+        author = None if chosen else author_of_query(text, rows[0])
+        if author is not None:
+            books = AuthorBooks(self, interaction, author)
+            embed = await books.render()
+            await _reply(interaction, embeds=[embed], view=books if books.pages > 1 else None)
+            return
+        cards = Cards(self.bot)
+        embeds = [await cards.item(rows[0])]
+        if len(rows) > 1 and not chosen:
             embeds.append(others_embed(rows[1:]))
-        await _reply(interaction, embeds=embeds)
+        await _reply(interaction, embeds=embeds, view=await cards.listen_view(rows[0].rating_key))
 
     @library.autocomplete("query")
     async def library_autocomplete(
@@ -161,10 +230,11 @@ async def _reply(
     *,
     content: str | None = None,
     embeds: list[discord.Embed] | None = None,
+    view: discord.ui.View | None = None,
 ) -> None:
     await interaction.response.send_message(
         content=content, embeds=fit_embeds(embeds or []), ephemeral=True,
-        allowed_mentions=NO_PINGS,
+        allowed_mentions=NO_PINGS, view=view or discord.utils.MISSING,
     )
 
 

@@ -40,8 +40,9 @@ import discord
 from discord.ext import commands
 
 from bot.app import OUTBOX_EVENT, EarmarkBot
-from bot.render import NO_PINGS
-from cogs._embeds import request_embed, status_label
+from bot.render import NO_PINGS, safe
+from cogs._cards import Cards
+from cogs._embeds import status_label
 from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.models import Notification
@@ -52,25 +53,27 @@ COG_NAME = "Notify"
 SEND_TIMEOUT = 20.0  # seconds the drain waits for a row before pausing (the send goes on)
 STOP_GRACE = 5.0  # seconds a stopping bot waits for the row in flight
 MAX_ROUNDS = 200  # batches per drain; the rest waits for the next wake-up
+LINE_TITLE = 200  # a DM's line names the book; the card below has the rest
+LINE_GUILD = 100
 
-#: Per kind: the plain message line (no metadata in it) and the embed heading.
-TEXTS: dict[str, tuple[str, str]] = {
-    notify.KIND_AVAILABLE: (
-        "📚 A book you asked for is now in Plex.",
-        "✅ **It is now in Plex.** Happy listening!",
-    ),
-    notify.KIND_APPROVED: (
-        "👍 A book you asked for was approved.",
-        "👍 **Approved.** You will get a message when it is in Plex.",
-    ),
-    notify.KIND_DENIED: (
-        "⛔ A book you asked for was denied.",
-        "⛔ **Denied** by an admin.",
-    ),
-    notify.KIND_FAILED: (
-        "❌ Earmark could not get a book you asked for.",
-        "❌ **Failed.** The admins know; they may try again.",
-    ),
+#: Per kind: the line of the plain fallback (no metadata in it: what Discord refused had some).
+PLAIN_LINES: dict[str, str] = {
+    notify.KIND_AVAILABLE: "📚 A book you asked for is now in Plex.",
+    notify.KIND_APPROVED: "👍 A book you asked for was approved.",
+    notify.KIND_DENIED: "⛔ A book you asked for was denied.",
+    notify.KIND_FAILED: "❌ Earmark could not get a book you asked for.",
+}
+PLAIN_UPDATE = "ℹ️ A book you asked for has an update."
+#: Per kind: the DM's one line; `{book}` is "**Title**, the book you asked for on **Server**".
+LINES: dict[str, str] = {
+    notify.KIND_AVAILABLE: "✅ {book}, is now in Plex. Happy listening!",
+    notify.KIND_APPROVED: "👍 {book}, was approved. You'll get a message when it is in Plex.",
+    notify.KIND_DENIED: "⛔ {book}, was denied.",
+    notify.KIND_FAILED: "❌ Earmark could not get {book}. The admins know; they may try again.",
+}
+#: Per kind: the next step, under the card's title (only where there is one to take).
+NEXT_STEPS: dict[str, str] = {
+    notify.KIND_DENIED: "You can request another edition with `/request`, or ask the admins.",
 }
 FALLBACK_NOTE = "(I couldn't send you a DM, so I'm telling you here.)"
 PLAIN_HINT = "`/requests` shows the details."
@@ -79,17 +82,30 @@ _DELIVERIES: set[asyncio.Task[bool]] = set()
 DELIVERY_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 
 
-def texts(kind: str, payload: Mapping[str, Any]) -> tuple[str, str]:
-    """The message line and the embed heading for one outbox row."""
-    if kind in TEXTS:
-        return TEXTS[kind]
+def dm_line(
+    kind: str, payload: Mapping[str, Any], user_id: int, guild_name: str | None
+) -> str:
+    """The DM's one line: what happened, to which book, on which server.
+
+    Someone who joined another person's request reads "the book you also
+    asked for" (payloads queued before `requester_id` existed read as the
+    requester's).
+    """
+    title = safe(payload.get("title"), LINE_TITLE) or "a book"
+    requester = payload.get("requester_id")
+    also = " also" if isinstance(requester, int) and requester != user_id else ""
+    where = f" on **{safe(guild_name, LINE_GUILD)}**" if guild_name else ""
+    book = f"**{title}**, the book you{also} asked for{where}"
+    if kind in LINES:
+        return LINES[kind].format(book=book)  # values are not parsed again: braces stay text
     status = payload.get("status")
-    now = f"Now: {status_label(str(status))}" if status else "It has news."
-    return "ℹ️ A book you asked for has an update.", f"ℹ️ **Update.** {now}"
+    now = f": now {status_label(str(status))}" if status else ""
+    return f"ℹ️ {book}, has an update{now}."
 
 
-def plain_text(line: str, payload: Mapping[str, Any]) -> str:
+def plain_text(kind: str, payload: Mapping[str, Any]) -> str:
     """The minimal version of a message: no embed, no metadata (what Discord refused)."""
+    line = PLAIN_LINES.get(kind, PLAIN_UPDATE)
     number = payload.get("request_id")
     about = f" (request #{int(number)})" if isinstance(number, int) else ""
     return f"{line}{about} {PLAIN_HINT}"
@@ -106,6 +122,16 @@ def undelivered_text(payload: Mapping[str, Any]) -> str:
         f"{payload.get('attempts')} tries. Last error: {discord.utils.escape_markdown(error)}. "
         "I keep trying; the message stays queued."
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One DM: its line, the book's card, the plain fallback and the Listen button."""
+
+    line: str
+    embed: discord.Embed
+    plain: str
+    view: discord.ui.View | None = None
 
 
 class Refused(Exception):
@@ -138,6 +164,7 @@ class Notify(commands.Cog, name=COG_NAME):
         self.bot = bot
         self.runtime = bot.runtime
         self.stats = WorkerStats()
+        self.cards = Cards(bot)
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()
         self._stopping = False
@@ -256,13 +283,11 @@ class Notify(commands.Cog, name=COG_NAME):
     async def _deliver_dm(self, note: Notification) -> bool:
         user_id = note.user_id
         payload: Mapping[str, Any] = note.payload or {}
-        line, heading = texts(note.kind, payload)
-        embed = request_embed(payload, heading=heading)
-        plain = plain_text(line, payload)
+        message = await self._message(note, payload)
         try:
-            await self._send_dm(user_id, line, embed, plain, notify.nonce(note, "dm"))
+            await self._send_dm(user_id, message, notify.nonce(note, "dm"))
         except Refused as refused:
-            return await self._fallback(note, user_id, line, embed, plain, str(refused))
+            return await self._fallback(note, user_id, message, str(refused))
         except DELIVERY_ERRORS as err:
             await self._failed(note, f"DM failed: {_describe(err)}")
             return False
@@ -271,13 +296,24 @@ class Notify(commands.Cog, name=COG_NAME):
         log.info("notification %s (%s) sent to %s by DM", note.id, note.kind, user_id)
         return True
 
-    async def _send_dm(
-        self, user_id: int, line: str, embed: discord.Embed, plain: str, nonce: str
-    ) -> None:
+    async def _message(
+        self, note: Notification, payload: Mapping[str, Any]
+    ) -> Message:
+        """One line (what, which book, which server), the book's card, the Listen button."""
+        line = dm_line(note.kind, payload, note.user_id, self.cards.guild_name())
+        embed = await self.cards.request(
+            payload, heading=NEXT_STEPS.get(note.kind, ""), show_status=False
+        )
+        view = None
+        if note.kind == notify.KIND_AVAILABLE:
+            view = await self.cards.listen_view(payload.get("rating_key"))
+        return Message(line, embed, plain_text(note.kind, payload), view)
+
+    async def _send_dm(self, user_id: int, message: Message, nonce: str) -> None:
         """The DM (or its plain version); `Refused` when Discord will not take either."""
         try:
             channel = await self.bot.create_dm(discord.Object(id=user_id))
-            await self._post(channel, line, embed, plain, nonce, NO_PINGS)
+            await self._post(channel, message, nonce, NO_PINGS)
         except (discord.Forbidden, discord.NotFound) as err:
             raise Refused(_describe(err)) from err
         except discord.HTTPException as err:
@@ -288,19 +324,23 @@ class Notify(commands.Cog, name=COG_NAME):
     async def _post(
         self,
         channel: discord.abc.Messageable,
-        content: str,
-        embed: discord.Embed,
-        plain: str,
+        message: Message,
         nonce: str,
         mentions: discord.AllowedMentions,
     ) -> None:
         """Send with the embed; if Discord calls that malformed (400), send `plain` instead.
 
         Both carry the row's nonce: the refused one created nothing, and a
-        resend of either returns the message Discord already has.
+        resend of either returns the message Discord already has. The plain
+        version has no button either: it must be the least Discord can refuse.
         """
+        plain = message.plain
+        extra: dict[str, Any] = {"view": message.view} if message.view is not None else {}
         try:
-            await channel.send(content=content, embed=embed, allowed_mentions=mentions, nonce=nonce)
+            await channel.send(
+                content=message.line, embed=message.embed, allowed_mentions=mentions,
+                nonce=nonce, **extra,
+            )
         except discord.HTTPException as err:
             if err.status != 400:
                 raise
@@ -316,8 +356,7 @@ class Notify(commands.Cog, name=COG_NAME):
         return self.bot.get_partial_messageable(int(channel_id))
 
     async def _fallback(
-        self, note: Notification, user_id: int, line: str, embed: discord.Embed, plain: str,
-        why: str,
+        self, note: Notification, user_id: int, message: Message, why: str
     ) -> bool:
         """The user's DMs are closed: mention them (and only them) in the admin channel."""
         channel = await self._admin_channel()
@@ -330,10 +369,11 @@ class Notify(commands.Cog, name=COG_NAME):
             everyone=False, roles=False, users=[discord.Object(id=user_id)], replied_user=False
         )
         try:
-            await self._post(
-                channel, f"<@{user_id}> {line} {FALLBACK_NOTE}", embed,
-                f"<@{user_id}> {plain} {FALLBACK_NOTE}", notify.nonce(note, "admin"), mention,
+            here = Message(
+                f"<@{user_id}> {message.line} {FALLBACK_NOTE}", message.embed,
+                f"<@{user_id}> {message.plain} {FALLBACK_NOTE}", message.view,
             )
+            await self._post(channel, here, notify.nonce(note, "admin"), mention)
         except DELIVERY_ERRORS as err:
             await self._failed(note, f"DM refused ({why}); admin channel failed: {_describe(err)}")
             return False

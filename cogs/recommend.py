@@ -16,8 +16,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
-from bot.limits import FOOTER, fit_embed
-from bot.render import NO_PINGS, plain, safe
+from bot.render import NO_PINGS, safe
+from cogs._cards import Cards
 from cogs._embeds import book_embed
 from cogs._submit import submit
 from cogs._views import OwnedView
@@ -35,13 +35,18 @@ ALL_SEEN = "That's all for now. Run `/recommend` again later for more."
 REASON_MAX = 300
 
 
-def recommendation_embed(rec: Recommendation, position: int, total: int) -> discord.Embed:
-    """The book (cover from the catalog only), why it is suggested, and where we are."""
-    embed = book_embed(rec.book)
-    embed.description = safe(rec.reason, REASON_MAX)
-    where = f"Recommendation {position} of {total} · ASIN {rec.book.asin}"
-    embed.set_footer(text=plain(where, FOOTER))
-    return fit_embed(embed)
+def recommendation_embed(
+    rec: Recommendation, position: int, total: int, url: str | None = None
+) -> discord.Embed:
+    """The book (cover from the catalog only), why it is suggested, and where we are.
+
+    `position` and `total` count the original list: a book answered (requested,
+    not interested) keeps its number, so "3 of 8" never turns into "3 of 6".
+    """
+    return book_embed(
+        rec.book, heading=safe(rec.reason, REASON_MAX), url=url,
+        footer=f"Recommendation {position} of {total}",
+    )
 
 
 class RecommendView(OwnedView):
@@ -52,20 +57,24 @@ class RecommendView(OwnedView):
     ) -> None:
         super().__init__(origin.user.id, origin)
         self.cog = cog
-        self.recs = list(recs)
+        self.cards = Cards(cog.bot)
+        #: (the book's number in the original list, the book): numbers stay as books go
+        self.recs = list(enumerate(recs, start=1))
+        self.total = len(recs)
         self.index = 0
         self.showing_outcome = False  # a request's outcome replaces the book until Next
 
     @property
     def current(self) -> Recommendation:
-        return self.recs[self.index]
+        return self.recs[self.index][1]
 
     def render(self) -> discord.Embed:
         self.showing_outcome = False
         self.request.disabled = False
         self.not_interested.disabled = False
         self.next.disabled = len(self.recs) <= 1
-        return recommendation_embed(self.current, self.index + 1, len(self.recs))
+        number, rec = self.recs[self.index]
+        return recommendation_embed(rec, number, self.total, self.cards.link(rec.book.asin))
 
     def _drop_current(self) -> None:
         """The shown book is settled: the next one slides into its place."""
@@ -73,13 +82,17 @@ class RecommendView(OwnedView):
         if self.index >= len(self.recs):
             self.index = 0
 
-    async def _show(self, interaction: discord.Interaction) -> None:
+    async def _show(self, interaction: discord.Interaction, note: str | None = None) -> None:
+        """The current book; `note` (a line above it) acknowledges what was just pressed."""
         if not self.recs:
             self.stop()
-            await interaction.response.edit_message(content=ALL_SEEN, embed=None, view=None)
+            content = f"{note}\n{ALL_SEEN}" if note else ALL_SEEN
+            await interaction.response.edit_message(
+                content=content, embed=None, view=None, allowed_mentions=NO_PINGS
+            )
             return
         await interaction.response.edit_message(
-            content=None, embed=self.render(), view=self, allowed_mentions=NO_PINGS
+            content=note, embed=self.render(), view=self, allowed_mentions=NO_PINGS
         )
 
     @discord.ui.button(label="Request", style=discord.ButtonStyle.primary)
@@ -88,7 +101,7 @@ class RecommendView(OwnedView):
     ) -> None:
         rec = self.current
 
-        async def show(embed: discord.Embed) -> None:
+        async def show(embed: discord.Embed, _view: discord.ui.View | None) -> None:
             self._drop_current()
             self.showing_outcome = True
             self.request.disabled = True
@@ -107,9 +120,10 @@ class RecommendView(OwnedView):
     async def not_interested(
         self, interaction: discord.Interaction, button: discord.ui.Button[RecommendView]
     ) -> None:
-        await self.cog.service.dismiss(interaction.user.id, self.current.book.asin)
+        book = self.current.book
+        await self.cog.service.dismiss(interaction.user.id, book.asin)
         self._drop_current()
-        await self._show(interaction)
+        await self._show(interaction, f"👌 Won't suggest “{safe(book.title, 150)}” again.")
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
     async def next(

@@ -16,16 +16,18 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import EarmarkBot, Interaction
-from bot.limits import CHOICE_NAME, fit_embed
-from bot.render import NO_PINGS, choices, option, plain, safe
-from cogs._approval import register, unregister
-from cogs._embeds import COLOUR, status_label
+from bot.limits import CHOICE_NAME, cut, fit_embed
+from bot.render import NO_PINGS, choices, clean, option, plain, safe
+from cogs._approval import refresh_post, register, unregister
+from cogs._embeds import COLOUR, length_text, plural, status_label
+from cogs._login_flow import LinkButtonView
 from cogs._submit import edit_reply, submit
 from cogs._views import OwnedView
 from core.asin import normalize_asin
 from core.catalog.models import CatalogBook
-from core.errors import UserError
-from core.models import BookRequest
+from core.errors import NotLinked, UserError
+from core.models import BookRequest, RequestStatus
+from core.requests.service import CANCELLABLE
 from core.users import require_linked
 
 log = logging.getLogger(__name__)
@@ -38,12 +40,42 @@ PICKER_RESULTS = 25  # a select menu holds at most 25 options
 # already have used 2.5 s of autocomplete's 3; the deferred picker can wait longer.
 AUTOCOMPLETE_INDEX_WAIT = 0.3
 PICKER_INDEX_WAIT = 10.0
-PAGE_SIZE = 5
+PAGE_SIZE = 5  # rows per page of /requests (a select menu names each one)
+#: The one choice an unlinked member gets; its value submits nothing (the command says why).
+LOGIN_FIRST_LABEL = "🔒 Link your Plex account first (/login)"
+LOGIN_FIRST = "earmark:login-first"
+NOT_LINKED = (
+    "🔒 Link your Plex account first: press the button (or run `/login`), sign in to Plex, "
+    "then run `/request` again."
+)
+#: What title, author and narrator keep at least when a label is cut: a first pass cuts
+#: down to the first row (title first), a second, for the worst metadata, to the second.
+MIN_PARTS = ((40, 20, 20), (12, 12, 12))
+
 
 def book_label(book: CatalogBook, in_library: bool, limit: int = CHOICE_NAME) -> str:
-    """`Title — Author (year)`, marked when Plex already has it; plain text, <= limit."""
+    """`Title — Author · Narrator · 16 h (2021)`: what tells editions apart, <= `limit`.
+
+    Plain text (Discord shows choices as is). When too long, the title is cut
+    first, then the author, then the narrator; length and year always stay.
+    """
     mark = IN_LIBRARY_MARK if in_library else ""
-    return plain(mark + book.display_name(limit - len(mark)), limit)
+    parts = [clean(book.title), clean(book.author), clean(book.narrator)]
+    hours = length_text(book.runtime_minutes, short=True)
+    year = f" ({book.release_year})" if book.release_year else ""
+    tail = (f" · {hours}" if hours else "") + year
+
+    def joined() -> str:
+        title, author, narrator = parts
+        people = " · ".join(p for p in (author, narrator) if p)
+        return mark + title + (f" — {people}" if people else "") + tail
+
+    for minimums in MIN_PARTS:
+        for i, least in enumerate(minimums):  # title, then author, then narrator
+            over = len(joined()) - limit
+            if over > 0 and len(parts[i]) > least:
+                parts[i] = cut(parts[i], max(least, len(parts[i]) - over))
+    return plain(joined(), limit)
 
 
 def picker_options(
@@ -89,30 +121,39 @@ class BookPicker(OwnedView):
     async def picked(self, interaction: discord.Interaction, asin: str) -> None:
         book = self.books[asin]
 
-        async def show(embed: discord.Embed) -> None:
+        async def show(embed: discord.Embed, view: discord.ui.View | None) -> None:
             self.stop()
             await interaction.response.edit_message(
-                content=None, embed=embed, view=None, allowed_mentions=NO_PINGS
+                content=None, embed=embed, view=view, allowed_mentions=NO_PINGS
             )
 
-        await submit(self.cog.bot, interaction.user.id, book, show)
+        await submit(self.cog.bot, interaction.user.id, book, show, undo=self._origin)
+
+
+class _ActionSelect(discord.ui.Select["RequestsPager"]):
+    """Cancel (own pending/approved requests) or Leave (joined ones) for a row of the page."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.view is not None:
+            await self.view.act(interaction, self.values[0])
 
 
 class RequestsPager(OwnedView):
-    """The caller's requests, newest first, one page at a time."""
+    """The caller's requests, newest first, a page at a time, each one cancellable or left."""
 
     def __init__(self, cog: RequestsCog, origin: discord.Interaction) -> None:
         super().__init__(origin.user.id, origin)
         self.cog = cog
         self.page = 0
         self.total = 0
+        self.actions = _ActionSelect(placeholder="Cancel or leave a request…", row=0)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // PAGE_SIZE))
 
-    async def render(self) -> discord.Embed:
-        """Fetch the current page fresh (states move) and update the buttons."""
+    async def render(self, note: str = "") -> discord.Embed:
+        """Fetch the current page fresh (states move) and update the components."""
         rows, self.total = await self.cog.runtime.requests.for_user(
             self.owner_id, offset=self.page * PAGE_SIZE, limit=PAGE_SIZE
         )
@@ -121,37 +162,90 @@ class RequestsPager(OwnedView):
             rows, self.total = await self.cog.runtime.requests.for_user(
                 self.owner_id, offset=self.page * PAGE_SIZE, limit=PAGE_SIZE
             )
-        self.previous.disabled = self.page == 0
-        self.next.disabled = self.page >= self.pages - 1
+        self._components(rows)
+        lines = "\n\n".join(self._line(req) for req in rows) or "Nothing here."
         embed = discord.Embed(
             title="Your requests",
-            description="\n\n".join(self._line(req) for req in rows) or "Nothing here.",
+            description=f"{note}\n\n{lines}" if note else lines,
             colour=COLOUR,
         )
-        embed.set_footer(text=f"Page {self.page + 1}/{self.pages} · {self.total} requests")
+        count = plural(self.total, "request")
+        where = f"Page {self.page + 1} of {self.pages} · " if self.pages > 1 else ""
+        embed.set_footer(text=where + count)
         return fit_embed(embed)
+
+    @property
+    def useful(self) -> bool:
+        """Whether the reply needs components at all."""
+        return bool(self.children)
+
+    def _components(self, rows: list[BookRequest]) -> None:
+        self.clear_items()
+        options = [made for req in rows if (made := self._option(req)) is not None]
+        if options:
+            self.actions.options = options
+            self.add_item(self.actions)
+        if self.pages > 1:
+            self.previous.disabled = self.page == 0
+            self.next.disabled = self.page >= self.pages - 1
+            self.add_item(self.previous)
+            self.add_item(self.next)
+
+    def _option(self, req: BookRequest) -> discord.SelectOption | None:
+        if req.requester_id == self.owner_id:
+            if req.status not in CANCELLABLE:
+                return None
+            return option(f"Cancel #{req.id} · {req.title}", f"cancel:{req.id}",
+                          "Withdraw your request")
+        return option(f"Leave #{req.id} · {req.title}", f"leave:{req.id}",
+                      "Stop waiting for this book (no DM about it)")
 
     def _line(self, req: BookRequest) -> str:
         by = f" — {safe(req.author, 80)}" if req.author else ""
-        whose = "" if req.requester_id == self.owner_id else " · subscribed"
+        whose = "" if req.requester_id == self.owner_id else " · you joined this request"
         when = f"<t:{int(req.created_at.timestamp())}:R>"
-        return (
+        line = (
             f"**#{req.id}** {safe(req.title, 120)}{by}\n"
             f"{status_label(req.status)}{whose} · requested {when}"
         )
+        if req.status == RequestStatus.DENIED:
+            why = safe(req.reason, 200) if req.reason else "no reason given"
+            line += f"\nReason: {why}"
+        return line
+
+    async def act(self, interaction: discord.Interaction, value: str) -> None:
+        """Cancel or leave the chosen request, then show the page again with what happened."""
+        action, _, number = value.partition(":")
+        service = self.cog.runtime.requests
+        user_id = interaction.user.id
+        if action == "cancel":
+            done = await service.cancel(int(number), user_id)
+            req = done.request
+            note = f"🚫 Cancelled request #{req.id}."
+            if done.handed_to:
+                note = (f"🚫 Cancelled for you: others asked for #{req.id} too, so it stays "
+                        "open for them.")
+        else:
+            req = await service.leave(int(number), user_id)
+            note = f"👋 You left request #{req.id}: no DM about it any more."
+        embed = await self.render(note)
+        await interaction.response.edit_message(
+            embed=embed, view=self if self.useful else None, allowed_mentions=NO_PINGS
+        )
+        await refresh_post(self.cog.bot, req)
 
     async def _turn(self, interaction: discord.Interaction, step: int) -> None:
         self.page = max(0, self.page + step)
         embed = await self.render()
         await interaction.response.edit_message(embed=embed, view=self, allowed_mentions=NO_PINGS)
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, row=1)
     async def previous(
         self, interaction: discord.Interaction, button: discord.ui.Button[RequestsPager]
     ) -> None:
         await self._turn(interaction, -1)
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, row=1)
     async def next(
         self, interaction: discord.Interaction, button: discord.ui.Button[RequestsPager]
     ) -> None:
@@ -179,13 +273,22 @@ class RequestsCog(commands.Cog):
     async def request(
         self, interaction: Interaction, title: app_commands.Range[str, 1, 200]
     ) -> None:
-        # Refuse unlinked users before touching the catalog; submit checks again.
-        await require_linked(interaction.user.id)
+        # Refuse unlinked users before touching the catalog (with a button that links
+        # them); submit checks again.
+        if not await _linked(interaction.user.id):
+            await interaction.response.send_message(
+                NOT_LINKED, view=LinkButtonView(), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
+        if title == LOGIN_FIRST:  # the unlinked choice, picked before linking
+            raise UserError("You're linked now: type a title and pick a book from the list.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         asin = normalize_asin(title) if len(title.split()) == 1 else None
         book = await self.runtime.catalog_cache.product(asin) if asin else None
         if book is not None:
-            await submit(self.bot, interaction.user.id, book, edit_reply(interaction))
+            await submit(
+                self.bot, interaction.user.id, book, edit_reply(interaction), undo=interaction
+            )
             return
         books = list(
             {b.asin: b for b in await self.runtime.catalog_cache.search(
@@ -208,6 +311,8 @@ class RequestsCog(commands.Cog):
     async def request_title(
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        if not await _linked(interaction.user.id):
+            return choices([(LOGIN_FIRST_LABEL, LOGIN_FIRST)])
         text = current.strip()
         if len(text) < MIN_QUERY:
             return []
@@ -226,10 +331,18 @@ class RequestsCog(commands.Cog):
                 "You have no requests yet. Ask for a book with `/request`.", ephemeral=True
             )
             return
-        kwargs: dict[str, Any] = {"view": pager} if pager.pages > 1 else {}
+        kwargs: dict[str, Any] = {"view": pager} if pager.useful else {}
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
         )
+
+
+async def _linked(discord_id: int) -> bool:
+    try:
+        await require_linked(discord_id)
+    except NotLinked:
+        return False
+    return True
 
 
 async def setup(bot: EarmarkBot) -> None:

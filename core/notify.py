@@ -51,9 +51,15 @@ def kind_for(status: RequestStatus) -> str | None:
 
 
 def request_payload(req: BookRequest, **extra: object) -> dict[str, object]:
-    """What a message about a request needs to render without another query."""
+    """What a message about a request needs to render without another query.
+
+    `requester_id` lets a DM tell the requester from someone who joined the
+    request ("the book you also asked for"); the server's name is not stored:
+    the bot knows its home server when it delivers.
+    """
     return {
         "request_id": req.id,
+        "requester_id": req.requester_id,
         "title": req.title,
         "author": req.author,
         "narrator": req.narrator,

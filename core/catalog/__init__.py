@@ -5,7 +5,7 @@ cache, request sharing and a hard deadline in front of it for autocomplete.
 """
 
 from core.catalog.cache import CachedCatalog, CatalogSource, normalise_query
-from core.catalog.client import AUDIBLE_HOSTS, AudibleCatalog, base_url_for
+from core.catalog.client import AUDIBLE_HOSTS, AudibleCatalog, base_url_for, product_url
 from core.catalog.errors import (
     CatalogBadResponse,
     CatalogError,
@@ -27,4 +27,5 @@ __all__ = [
     "base_url_for",
     "normalise_query",
     "parse_product",
+    "product_url",
 ]

@@ -66,6 +66,20 @@ def base_url_for(region: str) -> str:
         raise ValueError(f"unknown Audible region {region!r} (known: {known})") from None
 
 
+def product_url(asin: str, region: str) -> str | None:
+    """The book's Audible product page in the catalog's marketplace, for card titles.
+
+    The store's web host is the API host's sibling (`api.audible.co.uk` ->
+    `www.audible.co.uk`); None for an unknown region or a value that is not an
+    ASIN, so no card links to a made-up page.
+    """
+    host = AUDIBLE_HOSTS.get(region.strip().lower())
+    key = asin.strip().upper()
+    if host is None or not is_asin(key):
+        return None
+    return f"https://www.{host.removeprefix('api.')}/pd/{key}"
+
+
 class AudibleCatalog(SessionOwner):
     """Search and look up audiobooks in one Audible marketplace."""
 

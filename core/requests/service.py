@@ -47,6 +47,18 @@ class SubmitResult:
     match: MatchResult | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """A cancel: the request, and who holds it now when others still wanted it."""
+
+    request: BookRequest
+    handed_to: int | None = None
+
+
+#: What a requester may cancel: nobody is working on the book yet.
+CANCELLABLE = (RequestStatus.PENDING, RequestStatus.APPROVED)
+
+
 def request_key(req: BookRequest) -> str:
     """A request's key in a book index."""
     return str(req.id)
@@ -158,6 +170,51 @@ class RequestService:
         if req.status != RequestStatus.PENDING:
             raise _unchanged(req.id, req.status, target, decision=True)
         return await self._move(req, target, reason, decision=True)
+
+    async def cancel(self, request_id: int, discord_id: int) -> CancelResult:
+        """The requester withdraws a request that nobody has started on (pending/approved).
+
+        Nobody is told by DM: the requester is the one who cancelled. When
+        others joined the request, it does not end: it passes to the earliest
+        of them (who stops being a subscriber), so their wait goes on and the
+        admins keep one request. A compare-and-set like `decide`: a cancel that
+        races an approval or a scan changes nothing and says what the request is.
+        """
+        async with self._submitting:  # nobody joins a request while it is being cancelled
+            return await self._cancel(await self.get(request_id), discord_id)
+
+    async def _cancel(self, req: BookRequest, discord_id: int) -> CancelResult:
+        if req.requester_id != discord_id:
+            raise UserError(f"Request #{req.id} is someone else's; you can only leave it.")
+        if req.status not in CANCELLABLE:
+            raise UserError(f"Request #{req.id} is already {req.status}; it can't be cancelled.")
+        heir = (
+            await RequestSubscriber.filter(request_id=req.id).order_by("created_at", "id").first()
+        )
+        if heir is None:
+            await self._move(req, RequestStatus.CANCELLED, None, decision=False)
+            return CancelResult(req)
+        async with in_transaction() as conn:
+            won = await BookRequest.filter(
+                id=req.id, requester_id=discord_id, status=req.status
+            ).using_db(conn).update(requester_id=heir.user_id, updated_at=datetime.now(UTC))
+            if not won:
+                current = await BookRequest.filter(id=req.id).using_db(conn).first()
+                status = current.status if current is not None else req.status
+                raise UserError(f"Request #{req.id} is already {status}; nothing changed.")
+            await RequestSubscriber.filter(id=heir.id).using_db(conn).delete()
+        req.requester_id = heir.user_id
+        log.info("request %s: %s cancelled; handed to %s", req.id, discord_id, heir.user_id)
+        return CancelResult(req, handed_to=heir.user_id)
+
+    async def leave(self, request_id: int, discord_id: int) -> BookRequest:
+        """Stop waiting for a request someone else made: no DM about it any more."""
+        req = await self.get(request_id)
+        gone = await RequestSubscriber.filter(request_id=req.id, user_id=discord_id).delete()
+        if not gone:
+            raise UserError(f"You are not waiting for request #{req.id}; nothing changed.")
+        log.info("request %s: %s left", req.id, discord_id)
+        return req
 
     async def set_status(
         self, request_id: int, status: RequestStatus, reason: str | None = None

@@ -236,7 +236,7 @@ async def test_deny_button_modal_with_a_hostile_title(world: World) -> None:
     assert opened.modal is not None and opened.modal["title"].startswith("Deny: ***")
     await world.fd.submit_modal(world.boss, opened, {"earmark:req:deny-reason:text": REASON})
 
-    await eventually(lambda: any("Denied" in texts(m) for m in world.fd.dms[world.alice.id]),
+    await eventually(lambda: any("was denied" in texts(m) for m in world.fd.dms[world.alice.id]),
                      timeout=10, what="the denial DM")
     assert "Denied" in texts(post)
 

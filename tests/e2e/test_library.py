@@ -72,7 +72,9 @@ async def test_chosen_book_is_shown_ephemerally_without_plex_urls(world: World) 
     assert embed["title"] == "Project Hail Mary"
     assert "Andy Weir" in msg.text and "Ray Porter" in msg.text and "16 h 00 min" in msg.text
     assert world.pms.url not in str(msg) and world.pms.token not in str(msg)
-    assert "thumbnail" not in embed and "image" not in embed
+    # The cover is the catalog's (the item has an ASIN): a Plex thumb would carry the token.
+    assert embed["thumbnail"]["url"].startswith("https://m.media-amazon.com/")
+    assert "image" not in embed
     assert msg["allowed_mentions"]["parse"] == []
 
 

@@ -97,9 +97,9 @@ async def test_each_kind_has_its_heading(world: World) -> None:
     worker(world).kick()
     await world.fd.wait_until(lambda: len(world.fd.dms[world.alice.id]) == 4, what="4 DMs")
     texts = [m.text for m in world.fd.dms[world.alice.id]]
-    assert "Denied" in texts[0] and "Not in our budget" in texts[0]
-    assert "Approved" in texts[1]
-    assert "Failed" in texts[2]
+    assert "was denied" in texts[0] and "Not in our budget" in texts[0]
+    assert "was approved" in texts[1]
+    assert "could not get" in texts[2]
     assert "Downloading" in texts[3]
 
 

@@ -76,7 +76,7 @@ async def test_three_simultaneous_approvals_make_one_dm(
     await req.refresh_from_db()
     assert req.status == RequestStatus.APPROVED
     assert await Notification.filter(request_id=req.id).count() == 1
-    await world.fd.wait_for_dm(world.alice, lambda m: "Approved" in m.text)
+    await world.fd.wait_for_dm(world.alice, lambda m: "was approved" in m.text)
     await eventually(all_sent, what="the DM marked sent")
     await asyncio.sleep(0.2)
     assert len(world.fd.dms[world.alice.id]) == 1

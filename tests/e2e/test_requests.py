@@ -18,6 +18,7 @@ from tests.fakes.discord import FakeMessage
 PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 HP1 = "B017V4IM1G"  # Harry Potter and the Sorcerer's Stone
 MARK = "✅ In library · "
+PHM_LABEL = "Project Hail Mary — Andy Weir · Ray Porter · 16 h (2021)"
 
 pytestmark = pytest.mark.world(cogs=("cogs.requests",), admin_channel=True)
 
@@ -41,6 +42,7 @@ def field(message: FakeMessage, name: str) -> str:
 
 
 async def test_autocomplete_shows_catalog_books_and_marks_library(world: World) -> None:
+    await world.link(world.alice)
     world.audible.add_product(
         asin="B0PROJECT1", title="Project Nobody", authors=["Ann Other"], release_date="2019-03-01"
     )
@@ -49,12 +51,13 @@ async def test_autocomplete_shows_catalog_books_and_marks_library(world: World) 
     choices = await world.fd.autocomplete(world.alice, world.guild, "request", "title", "project")
 
     by_value = dict(zip(choices.values, choices.names, strict=True))
-    assert by_value[PHM] == MARK + "Project Hail Mary — Andy Weir (2021)"
-    assert by_value["B0PROJECT1"] == "Project Nobody — Ann Other (2019)"
+    assert by_value[PHM] == MARK + PHM_LABEL
+    assert by_value["B0PROJECT1"] == "Project Nobody — Ann Other · 10 h (2019)"
     assert all(len(name) <= 100 for name in choices.names)
 
 
 async def test_autocomplete_long_title_stays_within_100_chars_with_mark(world: World) -> None:
+    await world.link(world.alice)
     long_title = "An Extremely Long Audiobook Title " * 5
     world.audible.add_product(asin="B0LONGLONG", title=long_title, authors=["Writer"])
     await shelve(world, long_title, "Writer", "B0LONGLONG")
@@ -62,10 +65,11 @@ async def test_autocomplete_long_title_stays_within_100_chars_with_mark(world: W
     choices = await world.fd.autocomplete(world.alice, world.guild, "request", "title", "extremely")
 
     (name,) = choices.names
-    assert name.startswith(MARK) and len(name) <= 100 and name.endswith("(2020)")
+    assert name.startswith(MARK) and len(name) <= 100 and name.endswith("Writer · 10 h (2020)")
 
 
 async def test_autocomplete_answers_in_time_when_the_catalog_hangs(world: World) -> None:
+    await world.link(world.alice)
     world.audible.hang = True
 
     choices = await world.fd.autocomplete(world.alice, world.guild, "request", "title", "dune")
@@ -78,6 +82,7 @@ async def test_autocomplete_does_not_wait_for_a_cold_library_index(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """First start on a big library: choices come at once, without the in-library mark."""
+    await world.link(world.alice)
     await shelve(world, "Project Hail Mary", "Andy Weir", PHM)
     world.audible.delay = 2.4  # the catalog already uses most of Discord's 3 s
 
@@ -85,7 +90,7 @@ async def test_autocomplete_does_not_wait_for_a_cold_library_index(
     choices = await world.fd.autocomplete(world.alice, world.guild, "request", "title", "project")
 
     assert choices.latency is not None and choices.latency < 3.0
-    assert "Project Hail Mary — Andy Weir (2021)" in choices.names  # no mark, but an answer
+    assert PHM_LABEL in choices.names  # no mark, but an answer
 
 
 # -- submit ----------------------------------------------------------------------------
@@ -158,7 +163,9 @@ async def test_book_already_in_library_is_refused_and_shown(world: World) -> Non
     assert embed["title"] == "Project Hail Mary"
     assert "Already in the Plex library" in embed["description"]
     assert field(reply, "Author") == "Andy Weir"
-    assert "thumbnail" not in embed  # a Plex thumb would carry the server token
+    # A cover from the catalog only: a Plex thumb would carry the server token.
+    assert embed["thumbnail"]["url"].startswith("https://m.media-amazon.com/")
+    assert world.pms.url not in str(reply) and world.pms.token not in str(reply)
     assert await BookRequest.all().count() == 0
     assert admin_posts(world) == []
 
@@ -204,7 +211,7 @@ async def test_free_text_offers_a_select_and_choosing_submits(world: World) -> N
     assert menu.is_ephemeral and "hail mary" in menu.content
     (select,) = menu.selects
     options = {o["value"]: o["label"] for o in select["options"]}
-    assert options[PHM] == "Project Hail Mary — Andy Weir (2021)"
+    assert options[PHM] == PHM_LABEL
     assert await BookRequest.all().count() == 0  # nothing until a book is chosen
 
     await world.fd.select(world.alice, menu, select["custom_id"], [PHM])
@@ -323,18 +330,18 @@ async def test_requests_pages_newest_first_with_states(world: World) -> None:
     text = page1.embeds[0]["description"]
     assert text.index("Bob's Book") < text.index("Book 7") < text.index("Book 4")
     assert "Book 3" not in text
-    assert "subscribed" in text and "Approved" in text and "Pending" in text
-    assert "Page 1/2" in page1.embeds[0]["footer"]["text"]
+    assert "you joined this request" in text and "Approved" in text and "Pending" in text
+    assert "Page 1 of 2 · 8 requests" in page1.embeds[0]["footer"]["text"]
     assert page1.component(label="Previous")["disabled"] is True
 
     await world.fd.click(world.alice, page1, label="Next")
-    page2 = await inter.wait_for_edit(lambda m: "Page 2/2" in m.embeds[0]["footer"]["text"])
+    page2 = await inter.wait_for_edit(lambda m: "Page 2 of 2" in m.embeds[0]["footer"]["text"])
     text = page2.embeds[0]["description"]
     assert "Book 3" in text and "Book 1" in text and "Book 4" not in text
     assert page2.component(label="Next")["disabled"] is True
 
     await world.fd.click(world.alice, page2, label="Previous")
-    await inter.wait_for_edit(lambda m: "Page 1/2" in m.embeds[0]["footer"]["text"])
+    await inter.wait_for_edit(lambda m: "Page 1 of 2" in m.embeds[0]["footer"]["text"])
 
 
 async def test_requests_pager_is_only_for_the_caller(world: World) -> None:
@@ -344,7 +351,7 @@ async def test_requests_pager_is_only_for_the_caller(world: World) -> None:
     forged = await world.fd.click(world.bob, inter.original, label="Next", force=True)
 
     assert forged.is_ephemeral and "belongs to someone else" in forged.original.content
-    assert "Page 1/2" in inter.original.embeds[0]["footer"]["text"]
+    assert "Page 1 of 2" in inter.original.embeds[0]["footer"]["text"]
 
 
 async def test_requests_when_there_are_none(world: World) -> None:
