@@ -111,3 +111,11 @@ def test_the_command_line_says_it_in_one_line_with_exit_2(
         f"([database] url): connection refused by 127.0.0.1:{closed_port}; "
         "is PostgreSQL running and listening there?"
     ]
+
+
+async def test_the_switch_selects_the_database_of_the_db_fixture(db: None) -> None:
+    """A guard for the switch itself: a PostgreSQL run that quietly used SQLite proves nothing."""
+    from tortoise import Tortoise
+
+    dialect = Tortoise.get_connection("default").capabilities.dialect
+    assert dialect == ("postgres" if ON_POSTGRES else "sqlite")
