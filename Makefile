@@ -1,4 +1,5 @@
 # Earmark: `make run` runs the bot, `make test` runs lint and the test suite.
+# `make test-postgres` runs the suite again against a throwaway PostgreSQL server.
 # Each target creates .venv and installs what it needs on a fresh machine, at the
 # exact versions of constraints.txt (`make lock` refreshes it).
 PYTHON ?= python3
@@ -9,7 +10,7 @@ RUN_STAMP := $(VENV)/.installed-run
 LOCK := constraints.txt
 PIP_INSTALL := $(BIN)/python -m pip install --quiet -c $(LOCK)
 
-.PHONY: install install-test run test lint typecheck bench clean lock docker-check
+.PHONY: install install-test run test test-postgres lint typecheck bench clean lock docker-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,11 @@ test: $(STAMP)
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The whole suite on PostgreSQL: scripts/with-postgres.sh installs (as root, from Debian),
+# starts and always stops a server on 127.0.0.1 and sets EARMARK_TEST_DATABASE_URL.
+test-postgres: $(STAMP)
+	scripts/with-postgres.sh $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.scan_bench

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.catalog.client import AUDIBLE_HOSTS
+from core.db import normalize_db_url, redact_db_url
 
 CONFIG_ENV = "EARMARK_CONFIG"
 DEFAULT_CONFIG = "config.toml"
@@ -217,10 +218,10 @@ def _as_library_id(value: Any) -> str:
 
 
 def _as_db_url(value: Any) -> str:
-    text = _as_str(value)
-    if not text.startswith(("sqlite://", "postgres://", "asyncpg://", "psycopg://")):
-        raise TypeError("a database URL: sqlite://PATH or postgres://user:pass@host/db")
-    return text
+    try:
+        return normalize_db_url(_as_str(value))
+    except ValueError as err:
+        raise TypeError(str(err)) from None
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -364,4 +365,6 @@ def _parse(
         return parser(value)
     except TypeError as err:
         shown = "(hidden)" if "token" in dotted else repr(value)
+        if dotted == "database.url" and isinstance(value, str):
+            shown = repr(redact_db_url(value))
         raise ConfigError(f"{where}: expected {err}, got {shown}") from None

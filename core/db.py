@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sqlite3
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 from tortoise.exceptions import BaseORMException
@@ -13,10 +16,32 @@ log = logging.getLogger(__name__)
 
 MODELS_MODULE = "core.models"
 SQLITE_HEADER = b"SQLite format 3\x00"
+DB_URL_FORMS = "sqlite://PATH or postgres://user:pass@host/db"
+#: Every usual spelling of a PostgreSQL URL (libpq, SQLAlchemy, Tortoise) -> the one Earmark uses.
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgres+asyncpg", "asyncpg"}
+_OTHER_SCHEMES = {"sqlite", "psycopg"}
+POSTGRES_DRIVER_INSTALL = (
+    "pip install 'earmark[postgres]' (in a source checkout: .venv/bin/pip install asyncpg)"
+)
 
 
 class DatabaseError(Exception):
     """The database could not be opened; the message is meant for the operator."""
+
+
+def normalize_db_url(url: str) -> str:
+    """The URL in the one spelling Tortoise and the logs see; ValueError for other databases.
+
+    `postgresql://` is what libpq, hosting providers and most guides write;
+    `postgres://` is Tortoise's name for the same asyncpg backend.
+    """
+    scheme, sep, rest = url.partition("://")
+    lowered = scheme.lower()
+    if sep and lowered in _POSTGRES_SCHEMES:
+        return f"postgres://{rest}"
+    if sep and lowered in _OTHER_SCHEMES:
+        return f"{lowered}://{rest}"
+    raise ValueError(f"a database URL: {DB_URL_FORMS}")
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -56,6 +81,10 @@ def _prepare_sqlite_file(path: Path) -> None:
 
 async def open_db(url: str) -> None:
     """Connect and create the schema when missing (safe to call on every start)."""
+    try:
+        url = normalize_db_url(url)
+    except ValueError as err:
+        raise DatabaseError(f"cannot open the database {redact_db_url(url)}: {err}") from None
     sqlite_file = _sqlite_path(url)
     if sqlite_file is not None:
         _prepare_sqlite_file(sqlite_file)
@@ -64,9 +93,9 @@ async def open_db(url: str) -> None:
             db_url=url, modules={"models": [MODELS_MODULE]}, _enable_global_fallback=True
         )
         await Tortoise.generate_schemas(safe=True)
-    except (BaseORMException, OSError, ImportError, sqlite3.Error) as err:
+    except _open_errors() as err:
         await close_db()
-        raise DatabaseError(f"cannot open the database {redact_db_url(url)}: {err}") from err
+        raise DatabaseError(describe_open_error(url, err)) from err
     log.info("database ready at %s", redact_db_url(url))
 
 
@@ -85,3 +114,69 @@ def redact_db_url(url: str) -> str:
     creds, _, host = rest.rpartition("@")
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}"
+
+
+def _open_errors() -> tuple[type[Exception], ...]:
+    """What opening may raise for a reason outside the code: the operator's to fix.
+
+    The PostgreSQL driver is optional, so its exception roots are added only
+    once it is loaded; they are not Tortoise's and not OSError (a wrong password).
+    """
+    errors: tuple[type[Exception], ...] = (BaseORMException, OSError, ImportError, sqlite3.Error)
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is not None:
+        errors += (asyncpg.PostgresError, asyncpg.InterfaceError)
+    return errors
+
+
+def _causes(err: BaseException) -> list[BaseException]:
+    """`err` and what it wraps: Tortoise re-raises driver errors as its own."""
+    chain: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def describe_open_error(url: str, err: BaseException) -> str:
+    """One line for the operator: the URL (password masked), the key to fix, and why."""
+    where = f"cannot open the database {redact_db_url(url)}"
+    reason = _postgres_reason(url, err) if url.startswith(("postgres://", "psycopg://")) else None
+    if reason is None:
+        return f"{where}: {err}"
+    return f"{where} ([database] url): {reason}"
+
+
+def _postgres_reason(url: str, err: BaseException) -> str | None:
+    """Why a PostgreSQL server could not be used, in words; None when nothing better is known."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    try:
+        address = f"{host}:{parts.port or 5432}"
+    except ValueError:
+        address = host
+    for cause in _causes(err):
+        if isinstance(cause, ImportError) and cause.name:
+            driver = cause.name.split(".")[0]
+            if driver == "asyncpg":
+                return f"the PostgreSQL driver asyncpg is not installed: {POSTGRES_DRIVER_INSTALL}"
+            return f"the database driver {driver} is not installed: pip install {driver}"
+        sqlstate = getattr(cause, "sqlstate", None)
+        if sqlstate == "28P01":
+            return f'PostgreSQL refused the password of user "{parts.username or ""}"'
+        if sqlstate == "3D000":
+            name = parts.path.lstrip("/")
+            return (
+                f'the database "{name}" does not exist on {address}; '
+                f"create it (createdb {name}) or correct the name"
+            )
+        if sqlstate is not None and str(sqlstate).startswith("28"):
+            return f"PostgreSQL refused the login: {cause}"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {address}; is PostgreSQL running and listening there?"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve the host name {host}"
+        if isinstance(cause, TimeoutError):
+            return f"no answer from {address} in time"
+    return None

@@ -105,7 +105,9 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
+async def env(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Env]:
     key = Fernet.generate_key().decode()
     for name in [k for k in os.environ if k.startswith("EARMARK_")]:
         monkeypatch.delenv(name)
@@ -123,7 +125,7 @@ library_id = "{pms.section_id}"
 [catalog]
 audible_url = "{audible.url}"
 [database]
-url = "sqlite://{tmp_path}/earmark.db"
+url = "{database_url}"
 [security]
 key_file = "{tmp_path}/secret.key"
 """
@@ -229,9 +231,9 @@ async def test_run_without_discord_token_is_one_line(env: Env) -> None:
     assert len(result.err.strip().splitlines()) == 1
 
 
-async def test_run_with_an_unusable_database_is_one_line(env: Env, tmp_path: Path) -> None:
+async def test_run_with_an_unusable_database_is_one_line(env: Env, database_url: str) -> None:
     text = env.config.read_text().replace(
-        f'url = "sqlite://{tmp_path}/earmark.db"', 'url = "sqlite:///dev/null/earmark.db"'
+        f'url = "{database_url}"', 'url = "sqlite:///dev/null/earmark.db"'
     )
     text = text.replace("[discord]\n", '[discord]\ntoken = "not-a-real-discord-token"\n')
     env.config.write_text(text)

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.database import sqlite_only
+
 ROOT = Path(__file__).resolve().parents[1]
 TIME_LIMIT = 8.0  # seconds; Python and discord.py start in about one
 
@@ -93,7 +95,8 @@ CASES = {
 }
 
 
-def write_config(tmp: Path) -> Path:
+def write_config(tmp: Path, database_url: str = "") -> Path:
+    """A config in `tmp`; the database is a SQLite file there unless `database_url` says."""
     config = tmp / "config.toml"
     config.write_text(
         f"""
@@ -101,7 +104,7 @@ def write_config(tmp: Path) -> Path:
 token = "not-a-real-discord-token"
 guild_ids = [1]
 [database]
-url = "sqlite://{tmp}/earmark.db"
+url = "{database_url or f'sqlite://{tmp}/earmark.db'}"
 [security]
 key_file = "{tmp}/secret.key"
 """
@@ -137,12 +140,14 @@ async def run_cli(config: Path, command: str, extra_env: dict[str, str]) -> Run:
 
 
 @pytest.mark.parametrize("command", ["check", "run"])
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=sqlite_only) if n.startswith("database") else n for n in CASES]
+)
 async def test_broken_key_or_database_is_one_line_and_exit_2(
-    tmp_path: Path, command: str, name: str
+    tmp_path: Path, database_url: str, command: str, name: str
 ) -> None:
     case = CASES[name]
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, database_url)
     extra = case.prepare(tmp_path)
     if "EARMARK_SECRET_KEY" not in extra and name.startswith("database"):
         (tmp_path / "secret.key").write_bytes(Fernet.generate_key())

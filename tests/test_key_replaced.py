@@ -64,18 +64,20 @@ def test_message_names_the_count_and_the_key() -> None:
     assert undecryptable_message(1, "EARMARK_SECRET_KEY").startswith("1 stored secret cannot")
 
 
-async def seed_database(db_file: Path, key: bytes) -> None:
-    await open_db(f"sqlite://{db_file}")
+async def seed_database(url: str, key: bytes) -> None:
+    await open_db(url)
     try:
         await store_secrets(TokenCipher(key))
     finally:
         await close_db()
 
 
-async def test_check_says_how_many_secrets_the_key_cannot_decrypt(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+async def test_check_says_how_many_secrets_the_key_cannot_decrypt(
+    tmp_path: Path, database_url: str
+) -> None:
+    config = write_config(tmp_path, database_url)
     original = Fernet.generate_key()
-    await seed_database(tmp_path / "earmark.db", original)
+    await seed_database(database_url, original)
     (tmp_path / "secret.key").write_bytes(original)
     assert "secrets:" not in (await run_cli(config, "check", {})).out  # the right key: silent
 
@@ -89,10 +91,9 @@ async def test_check_says_how_many_secrets_the_key_cannot_decrypt(tmp_path: Path
 
 
 async def test_bot_start_warns_when_the_key_cannot_decrypt_stored_secrets(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    db_file = tmp_path / "earmark.db"
-    await seed_database(db_file, Fernet.generate_key())
+    await seed_database(database_url, Fernet.generate_key())
     caplog.set_level(logging.WARNING)
     async with FakeDiscord() as fd:  # start-up reaches neither plex.tv nor the catalog
         guild = fd.add_guild("Books")
@@ -100,7 +101,7 @@ async def test_bot_start_warns_when_the_key_cannot_decrypt_stored_secrets(
         settings = dataclasses.replace(
             make_settings(tmp_path, guild.id, tv_url=unused, audible_url=unused),
             discord=DiscordSettings(token=fd.token, guild_ids=(guild.id,)),
-            database=DatabaseSettings(url=f"sqlite://{db_file}"),
+            database=DatabaseSettings(url=database_url),
         )  # make_settings wrote a new key: the one the secrets were stored with is gone
         serving = asyncio.create_task(_serve(settings))
         await eventually(lambda: fd.session is not None, timeout=10, what="the bot to connect")

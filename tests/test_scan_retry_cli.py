@@ -14,7 +14,9 @@ from tests.fakes.plex import FakePlex
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def test_full_scan_completes_through_one_transient_500(tmp_path: Path) -> None:
+async def test_full_scan_completes_through_one_transient_500(
+    tmp_path: Path, database_url: str
+) -> None:
     async with FakePlex() as pms:
         pms.make_synthetic(1200, seed=11)  # three album pages of 500
         fault = pms.fail_page(500, 500, listing="9")  # the second page fails once
@@ -22,7 +24,7 @@ async def test_full_scan_completes_through_one_transient_500(tmp_path: Path) -> 
         config.write_text(
             f'[plex]\nurl = "{pms.url}"\ntoken = "{pms.token}"\n'
             f'library_id = "{pms.section_id}"\n'
-            f'[database]\nurl = "sqlite://{tmp_path}/earmark.db"\n'
+            f'[database]\nurl = "{database_url}"\n'
             f'[security]\nkey_file = "{tmp_path}/secret.key"\n'
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,9 +186,9 @@ async def test_kicks_and_drains_at_once_send_each_row_once(world: World) -> None
 
 
 async def test_restart_delivers_undelivered_rows_exactly_once(
-    make_world: WorldFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_world: WorldFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = DatabaseSettings(url=f"sqlite://{tmp_path}/earmark.db")
+    db = DatabaseSettings(url=database_url)
     async with make_world(database=db) as w:
         early = await make_request(w, w.alice, "Early Book")
         await owe(w.alice, early, notify.KIND_APPROVED)

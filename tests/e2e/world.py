@@ -1,8 +1,9 @@
 """One Earmark world for end-to-end tests: the real bot against fakes on 127.0.0.1.
 
 `World` starts a fake Discord (REST + gateway), a fake Plex Media Server, a
-fake plex.tv and a fake Audible catalog, builds settings pointing at them, an
-in-memory database and the real `EarmarkBot`, and tears everything down.
+fake plex.tv and a fake Audible catalog, builds settings pointing at them, a
+empty database (SQLite in memory, or PostgreSQL: tests/database.py) and the
+real `EarmarkBot`, and tears everything down.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.config import (
 from bot.runtime import Runtime
 from core.config_store import ADMIN_CHANNEL, PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_TOKEN, PLEX_URL
 from core.models import User
+from tests.database import empty_database
 from tests.fakes.catalog import FakeAudible
 from tests.fakes.discord import FakeDiscord, FakeGuild, FakeUser
 from tests.fakes.plex import FakePlex, FakePlexTV
@@ -91,7 +93,13 @@ WorldFactory = Callable[..., AbstractAsyncContextManager["World"]]
 
 
 def make_settings(
-    tmp: Path, guild_id: int, *, tv_url: str, audible_url: str, admin_role_ids: Sequence[int] = ()
+    tmp: Path,
+    guild_id: int,
+    *,
+    tv_url: str,
+    audible_url: str,
+    admin_role_ids: Sequence[int] = (),
+    database_url: str = "sqlite://:memory:",
 ) -> Settings:
     key_file = tmp / "secret.key"
     key_file.write_bytes(Fernet.generate_key())
@@ -101,7 +109,7 @@ def make_settings(
         ),
         plex=PlexSettings(tv_url=tv_url, app_url="https://app.plex.tv"),
         catalog=CatalogSettings(region="us", audible_url=audible_url),
-        database=DatabaseSettings(url="sqlite://:memory:"),
+        database=DatabaseSettings(url=database_url),
         security=SecuritySettings(key_file=str(key_file)),
         origins={"discord.token": "file", "discord.guild_ids": "file"},
     )
@@ -139,14 +147,20 @@ async def open_world(
     Tests use the `world` fixture (tests/e2e/conftest.py), which also checks
     that the bot logged no error.
     """
-    async with FakeDiscord() as fd, FakePlex() as pms, FakePlexTV() as tv, FakeAudible() as aud:
+    async with (
+        FakeDiscord() as fd, FakePlex() as pms, FakePlexTV() as tv, FakeAudible() as aud,
+        empty_database() as database_url,
+    ):
         guild = fd.add_guild("Books")
         channel = fd.add_channel(guild, "earmark-admin")
         alice = fd.add_member(guild, "alice")
         bob = fd.add_member(guild, "bob")
         boss = fd.add_member(guild, "boss", manage_guild=True)
         settings = dataclasses.replace(
-            make_settings(tmp, guild.id, tv_url=tv.url, audible_url=aud.url), **sections
+            make_settings(
+                tmp, guild.id, tv_url=tv.url, audible_url=aud.url, database_url=database_url
+            ),
+            **sections,
         )
         runtime = Runtime(settings)
         await runtime.open()
