@@ -73,13 +73,6 @@ _NUMBER_WORDS.update(
 )  # fmt: skip
 # "Twenty Thousand Leagues" is "20,000 Leagues".
 _MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
-# "Richard the Third" is "Richard III": an ordinal after "the" ending a title.
-_ORDINALS = {
-    w: str(i)
-    for i, w in enumerate(
-        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-         "tenth", "eleventh", "twelfth"], start=1)
-}  # fmt: skip
 # British and American spellings of one word, too short or too far apart for
 # the fuzzy word test ("grey"/"gray" is 75); both sides are folded to one.
 _SPELLINGS = {
@@ -105,6 +98,13 @@ def _roman(n: int) -> str:
 
 
 _ROMANS = {_roman(n): str(n) for n in range(1, 51)}
+# "Richard the Third" is "Richard III": an ordinal after "the" ending a title.
+_ORDINALS = {
+    w: str(i) if len(_roman(i)) > 1 else _roman(i)  # "Henry V" keeps its "v"
+    for i, w in enumerate(
+        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+         "tenth", "eleventh", "twelfth"], start=1)
+}  # fmt: skip
 # Markers whose number makes a different work ("Part II", "Vol. 2"), and those
 # whose number is only a place in a series ("Book 2" of a titled book).
 _ATTACHED_MARKERS = frozenset({"volume", "vol", "part", "pt", "episode", "ep"})
@@ -581,7 +581,9 @@ def parse_people(text: str | None) -> tuple[Person, ...]:
         return ()
     folded = _BRACKET.sub(" ", fold(text))
     words = _word_tokens(folded)
-    if " ".join(words) in _PLACEHOLDERS or any(w in _PUBLISHER_WORDS for w in words):
+    if " ".join(words) in _PLACEHOLDERS or any(
+        w in _PUBLISHER_WORDS or w.endswith("audio") for w in words
+    ):
         return ()
     people: dict[str, Person] = {}
     for chunk in _PERSON_SPLIT.split(folded):

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Generic
 
+from core.asin import normalize_asin
 from core.matcher.book import B
 from core.matcher.readings import readings, retitled
 from core.matcher.rules import Parsed, parse_reading
@@ -34,6 +35,8 @@ class Entry(Generic[B]):
 def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     """Read and parse ``item`` once for both posting lists."""
     base = readings(item.title or "", item.author)
+    # An ASIN in the title is a fact about the album, whichever reading is compared.
+    asins = tuple(dict.fromkeys((*asins, *(a for r in base if (a := normalize_asin(r.asin))))))
     parsed = [parse_reading(r, asins) for r in base]
     for raw, done in zip(base, list(parsed), strict=True):
         parsed.extend(parse_reading(r, asins) for r in retitled(raw, done.title.core))
@@ -41,7 +44,6 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     for one in parsed:
         title = one.title
         words.update(dict.fromkeys((*title.core, *title.subtitle, *title.series)))
-    all_asins = tuple(dict.fromkeys(a for one in parsed for a in one.asins))
     plain_title = tokens(item.title or "")
     plain_author = tokens(item.author or "")
     search_title = " ".join(plain_title)
@@ -50,7 +52,7 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
         item=item,
         parsed=parsed[0],
         readings=tuple(parsed),
-        asins=all_asins,
+        asins=asins,
         words=tuple(words),
         search_words=tuple(dict.fromkeys((*plain_title, *plain_author))),
         search_title=search_title,

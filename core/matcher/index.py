@@ -116,7 +116,7 @@ class BookIndex(Generic[B]):
         if q.asins and (keys := self._by_asin.get(q.asins[0])):
             entry = self._entries[min(keys)]
             reason = f"asin {q.asins[0]}"
-            if q.asins[0] not in entry.parsed.asins:
+            if q.asins[0] not in self.asins(entry.item):
                 reason += " (reading: the ASIN in the album title)"
             return MatchResult(item=entry.item, score=100.0, reason=reason)
         if q.title.subtitle_given and self._holds_title(q.title.subtitle, q):
@@ -218,14 +218,14 @@ def _decide(judged: list[_Judged[B]], q: Parsed) -> MatchResult[B]:
         reason = f"{v.reason} for {e.item.title!r}"
         return MatchResult(item=None, score=round(v.score, 1), reason=reason)
     best, best_entry, best_reading = accepted[0]
-    same = [j for j in accepted[1:] if _one_book(best_reading, j[2], q)]
+    same = [j for j in accepted[1:] if _one_book(best_entry, j[1], best_reading, j[2], q)]
     rivals = [
         e
         for v, e, r in accepted[1:]
         if best.score - v.score < AMBIGUITY_MARGIN and (v, e, r) not in same
     ]
     if best.person is None and not rivals:
-        rivals = _titled_by_others(order, best_reading, q)
+        rivals = _titled_by_others(order)
     if rivals:
         names = ", ".join(repr(e.item.title) for e in [best_entry, *rivals])
         return MatchResult(
@@ -234,13 +234,13 @@ def _decide(judged: list[_Judged[B]], q: Parsed) -> MatchResult[B]:
             reason=f"ambiguous: {len(rivals) + 1} candidates ({names})",
         )
     reason = best.reason
-    if best_reading.part is not None:
-        parts = 1 + sum(1 for _, _, r in same if r.part is not None)
-        reason += f"; part {best_reading.part} of a book split in {parts} albums held, linked"
+    if (part := _part(best_entry)) is not None:
+        parts = 1 + sum(1 for _, e, _ in same if _part(e) is not None)
+        reason += f"; part {part} of a book split in {parts} albums held, linked"
     return MatchResult(item=best_entry.item, score=round(best.score, 1), reason=reason)
 
 
-def _titled_by_others(order: list[_Judged[B]], best: Parsed, q: Parsed) -> list[Entry[B]]:
+def _titled_by_others(order: list[_Judged[B]]) -> list[Entry[B]]:
     """Albums of the same title by someone else, when the match rests on the title alone.
 
     A title with nobody to compare is only the book when no other album has
@@ -248,20 +248,26 @@ def _titled_by_others(order: list[_Judged[B]], best: Parsed, q: Parsed) -> list[
     writer could be either.
     """
     return [
-        e
-        for v, e, r in order
-        if not v.accepted
-        and v.person is not None
-        and v.title >= TITLE_ALONE
-        and not _one_book(best, r, q)
+        e for v, e, _ in order if not v.accepted and v.person is not None and v.title >= TITLE_ALONE
     ]
 
 
-def _one_book(a: Parsed, b: Parsed, q: Parsed) -> bool:
-    """Two readings that are one book: editions, or both what the query's given subtitle names."""
-    if same_book(a, b):
+def _part(entry: Entry[B]) -> str | None:
+    """The disc or part number when the record is one album of a book split in several."""
+    return next((r.part for r in entry.readings if r.part is not None), None)
+
+
+def _one_book(a: Entry[B], b: Entry[B], ra: Parsed, rb: Parsed, q: Parsed) -> bool:
+    """Two records that are one book: editions, parts of one book, or what a given subtitle names.
+
+    ``ra`` and ``rb`` are the readings that matched; a split album is also
+    compared by its reading without the disc marker ("Disc 1" is no volume).
+    """
+    left = [ra, *(r for r in a.readings if r.part is not None)]
+    right = [rb, *(r for r in b.readings if r.part is not None)]
+    if any(same_book(x, y) for x in left for y in right):
         return True
-    return fits_given(a.title, q.title) and fits_given(b.title, q.title)
+    return fits_given(ra.title, q.title) and fits_given(rb.title, q.title)
 
 
 class LibraryIndex(BookIndex[LibraryItem]):

@@ -46,8 +46,9 @@ TITLE_BY_AUTHOR = "'Title by Author' from the album title"
 class Reading:
     """One way to read an album: raw strings, parsed later by the matcher's rules.
 
-    ``author_from_title``: the author was cut out of the title, so it must
-    agree with the query's author for this reading to count.
+    ``needs_author``: the author was cut out of the title, or the title comes
+    from the table of retitlings, so the query's author must agree for this
+    reading to count.
     """
 
     title: str
@@ -56,7 +57,7 @@ class Reading:
     asin: str | None = None
     part: str | None = None  # "1" for "(Disc 1)": one album of a book split in several
     label: str = ""  # "" for the album as tagged
-    author_from_title: bool = False
+    needs_author: bool = False
 
 
 # --- tags and noise -------------------------------------------------------------------
@@ -119,7 +120,7 @@ _NAME_WORD = re.compile(r"^(?:[A-Z][\w'\u2019.-]*|(?:[A-Z]\.)+[A-Z]?|Mc[A-Z]\w*)
 
 def _is_noise(text: str) -> bool:
     """Bitrate, format and edition tags only: "64kbps", "MP3", "Unabridged"."""
-    return _NOISE.match(text) is not None and not text.strip(" ._-,;:").isdigit()
+    return any(ch.isalpha() for ch in text) and _NOISE.match(text) is not None
 
 
 def looks_like_name(text: str) -> bool:
@@ -328,7 +329,7 @@ def readings(title: str, artist: str | None) -> tuple[Reading, ...]:
         found.append(
             Reading(
                 name_title, name, author or narrator or c.narrator, c.asin, c.part, label,
-                author_from_title=True,
+                needs_author=True,
             )
         )  # fmt: skip
     return tuple(_unique(found))
@@ -344,7 +345,7 @@ def retitled(r: Reading, core: tuple[str, ...]) -> list[Reading]:
         label = f"{other!r}, the other region's title of {r.title!r}"
         out.append(
             Reading(other, r.author or writer, r.narrator, r.asin, r.part, label,
-                    r.author_from_title)
+                    needs_author=True)
         )  # fmt: skip
     return out
 

@@ -49,7 +49,7 @@ class Parsed:
     raw: str = ""
     label: str = ""
     part: str | None = None
-    author_from_title: bool = False
+    needs_author: bool = False
 
 
 def parse_query(query: BookQuery) -> Parsed:
@@ -82,7 +82,7 @@ def parse_reading(reading: Reading, asins: tuple[str, ...]) -> Parsed:
         raw=reading.title,
         label=reading.label,
         part=reading.part,
-        author_from_title=reading.author_from_title,
+        needs_author=reading.needs_author,
     )
 
 
@@ -121,9 +121,9 @@ def judge(q: Parsed, book: Parsed) -> Verdict:
     if why:
         return Verdict(False, round(TITLE_WEIGHT * t, 1), t, f"rejected: {why}")
     p, role = _person_score(q, book)
-    if book.author_from_title and p is None:
-        # Half of the album title was taken for a name: only the query's author confirms it.
-        return Verdict(False, TITLE_WEIGHT * t, t, "rejected: author from the title unconfirmed")
+    if book.needs_author and p is None:
+        # A name cut from the title, or a retitling: only the query's author confirms it.
+        return Verdict(False, TITLE_WEIGHT * t, t, "rejected: author unconfirmed")
     other_asin = bool(q.asins and book.asins and q.asins[0] not in book.asins)
     if p is None:
         score = TITLE_WEIGHT * t + PERSON_WEIGHT * UNKNOWN_PERSON
