@@ -35,15 +35,21 @@ class Entry(Generic[B]):
 def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     """Read and parse ``item`` once for both posting lists."""
     base = readings(item.title or "", item.author)
-    # An ASIN in the title is a fact about the album, whichever reading is compared.
-    asins = tuple(dict.fromkeys((*asins, *(a for r in base if (a := normalize_asin(r.asin))))))
+    if len(base) > 1:
+        # An ASIN in the title is a fact about the album, whichever reading is compared.
+        found = (a for r in base if (a := normalize_asin(r.asin)))
+        asins = tuple(dict.fromkeys((*asins, *found)))
     parsed = [parse_reading(r, asins) for r in base]
     for raw, done in zip(base, list(parsed), strict=True):
         parsed.extend(parse_reading(r, asins) for r in retitled(raw, done.title.core))
-    words: dict[str, None] = {}
-    for one in parsed:
-        title = one.title
-        words.update(dict.fromkeys((*title.core, *title.subtitle, *title.series)))
+    if len(parsed) == 1:
+        title = parsed[0].title
+        words = dict.fromkeys((*title.core, *title.subtitle, *title.series))
+    else:
+        words = {}
+        for one in parsed:
+            title = one.title
+            words.update(dict.fromkeys((*title.core, *title.subtitle, *title.series)))
     plain_title = tokens(item.title or "")
     plain_author = tokens(item.author or "")
     search_title = " ".join(plain_title)

@@ -120,7 +120,7 @@ _NAME_WORD = re.compile(r"^(?:[A-Z][\w'\u2019.-]*|(?:[A-Z]\.)+[A-Z]?|Mc[A-Z]\w*)
 
 def _is_noise(text: str) -> bool:
     """Bitrate, format and edition tags only: "64kbps", "MP3", "Unabridged"."""
-    return any(ch.isalpha() for ch in text) and _NOISE.match(text) is not None
+    return _NOISE.match(text) is not None and any(ch.isalpha() for ch in text)
 
 
 def looks_like_name(text: str) -> bool:
