@@ -388,8 +388,8 @@ def _numbers_in(words: list[str]) -> list[str]:
     "20000", and a closing "the third" as "3" ("Richard the Third").
     """
     out = [_canonical_word(words, i) for i in range(len(words))]
-    if len(out) >= 2 and out[-2] == "the" and out[-1] in _ORDINALS:
-        out[-1] = _ORDINALS[out[-1]]
+    if len(out) >= 3 and out[-2] == "the" and out[-1] in _ORDINALS:
+        out[-2:] = [_ORDINALS[out[-1]]]
     i = 1
     while i < len(out):
         factor = _MULTIPLIERS.get(out[i])
