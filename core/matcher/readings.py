@@ -13,14 +13,16 @@ in this order:
    a leading "02 " or "Book 2 - " kept as the series position;
 3. **author from the title**: "Author - Title", "Title - Author",
    "Title by Author", "Last, First - Title", when that part looks like a
-   person's name; the artist is then at most the narrator;
+   person's name and the artist names nobody (a placeholder, a publisher,
+   only a narrator) or the same person;
 4. **the other region's title** of any of these, from the small table of
-   known retitlings (``core.matcher.retitlings``).
+   known retitlings (``core.matcher.retitlings``; added by the index, which
+   has the parsed title words).
 
 The matcher compares a query with every reading and keeps the best accepted
 one (the earlier on a tie), with the same rules as for a clean album; a
-reading that takes its author from the title must have that author agree
-with the query's. Pure string work, no I/O.
+reading of kind 3 or 4 counts only when the query's author agrees with it.
+Pure string work, no I/O.
 """
 
 from __future__ import annotations
