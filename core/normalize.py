@@ -38,6 +38,7 @@ _TRANSLATE = str.maketrans(
     }
 )  # fmt: skip
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
 def fold(text: str) -> str:
@@ -48,6 +49,8 @@ def fold(text: str) -> str:
         s = unicodedata.normalize("NFKD", text.translate(_TRANSLATE))
         s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
     s = s.replace("&", " and ")
+    if "," in s:
+        s = _THOUSANDS.sub("", s)  # "20,000" is one number
     return " ".join(s.split())
 
 
@@ -64,6 +67,25 @@ _WORD_NUMBERS = [
     "nineteen", "twenty",
 ]  # fmt: skip
 _NUMBER_WORDS = {word: str(i) for i, word in enumerate(_WORD_NUMBERS, start=1)}
+_NUMBER_WORDS.update(
+    {w: str(10 * i) for i, w in enumerate(
+        ["thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], start=3)}
+)  # fmt: skip
+# "Twenty Thousand Leagues" is "20,000 Leagues".
+_MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
+# British and American spellings of one word, too short or too far apart for
+# the fuzzy word test ("grey"/"gray" is 75); both sides are folded to one.
+_SPELLINGS = {
+    "grey": "gray", "greys": "grays", "colour": "color", "colours": "colors",
+    "honour": "honor", "favour": "favor", "harbour": "harbor", "neighbour": "neighbor",
+    "labour": "labor", "armour": "armor", "rumour": "rumor", "rumours": "rumors",
+    "theatre": "theater", "centre": "center", "metre": "meter", "sceptre": "scepter",
+    "fibre": "fiber", "defence": "defense", "offence": "offense", "licence": "license",
+    "catalogue": "catalog", "jewellery": "jewelry", "mould": "mold", "plough": "plow",
+    "pyjamas": "pajamas", "travelling": "traveling", "traveller": "traveler",
+    "travellers": "travelers", "skilful": "skillful", "sombre": "somber", "spectre": "specter",
+    "manoeuvre": "maneuver", "whisky": "whiskey", "programme": "program", "tyre": "tire",
+}  # fmt: skip
 
 
 def _roman(n: int) -> str:
@@ -76,6 +98,13 @@ def _roman(n: int) -> str:
 
 
 _ROMANS = {_roman(n): str(n) for n in range(1, 51)}
+# "Richard the Third" is "Richard III": an ordinal after "the" ending a title.
+_ORDINALS = {
+    w: str(i) if len(_roman(i)) > 1 else _roman(i)  # "Henry V" keeps its "v"
+    for i, w in enumerate(
+        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+         "tenth", "eleventh", "twelfth"], start=1)
+}  # fmt: skip
 # Markers whose number makes a different work ("Part II", "Vol. 2"), and those
 # whose number is only a place in a series ("Book 2" of a titled book).
 _ATTACHED_MARKERS = frozenset({"volume", "vol", "part", "pt", "episode", "ep"})
@@ -353,14 +382,30 @@ def _strip_prefix_decoration(s: str, decor: _Decor) -> str:
 
 
 def _numbers_in(words: list[str]) -> list[str]:
-    """Number words everywhere, roman numerals after a marker or at the end."""
-    return [_canonical_word(words, i) for i in range(len(words))]
+    """Number words everywhere, roman numerals after a marker or at the end.
+
+    Also one spelling for British/American pairs, "twenty thousand" as
+    "20000", and a closing "the third" as "3" ("Richard the Third").
+    """
+    out = [_canonical_word(words, i) for i in range(len(words))]
+    if len(out) >= 3 and out[-2] == "the" and out[-1] in _ORDINALS:
+        out[-2:] = [_ORDINALS[out[-1]]]
+    i = 1
+    while i < len(out):
+        factor = _MULTIPLIERS.get(out[i])
+        if factor and out[i - 1].isdigit():
+            out[i - 1 : i + 1] = [str(int(out[i - 1]) * factor)]
+            continue
+        i += 1
+    return out
 
 
 def _canonical_word(words: list[str], i: int) -> str:
     word = words[i]
     if word in _ABBREVIATIONS:
         return _ABBREVIATIONS[word]
+    if word in _SPELLINGS:
+        return _SPELLINGS[word]
     if _is_number(word):
         return _number(word) or word
     if word in _NUMBER_WORDS:
@@ -438,9 +483,27 @@ _PERSON_DROP = frozenset(
 _PLACEHOLDERS = frozenset(
     {
         "", "unknown", "unknown author", "unknown artist", "various", "various authors",
-        "various artists", "n a", "na", "none", "anonymous author",
+        "various artists", "n a", "na", "none", "anonymous author", "audiobook", "audiobooks",
+        "audio book", "audio books", "unknown narrator", "various narrators", "narrator",
+        "author", "artist", "no artist", "unknown album artist", "va",
     }
 )  # fmt: skip
+# A credit with one of these words is a publisher or a label, never an author
+# ("Tantor Audio", "Blackstone Audio", "Audible Studios", "Naxos AudioBooks").
+_PUBLISHER_WORDS = frozenset(
+    {
+        "audio", "audiobooks", "audiobook", "studios", "studio", "publishing", "publishers",
+        "publisher", "media", "press", "records", "recordings", "productions", "entertainment",
+        "inc", "llc", "ltd", "audible", "librivox", "tantor", "blackstone", "brilliance",
+        "podium", "dreamscape", "highbridge", "graphicaudio", "books",
+    }
+)  # fmt: skip
+# One writer under several transliterations that no fuzzy test joins.
+_NAME_ALIASES = {
+    "lao tzu": "laozi", "lao tse": "laozi", "lao zi": "laozi", "sun tzu": "sunzi",
+    "sun zi": "sunzi", "kong zi": "confucius", "kongzi": "confucius", "chuang tzu": "zhuangzi",
+    "zhuang zi": "zhuangzi", "mencius": "mengzi", "meng tzu": "mengzi",
+}  # fmt: skip
 _VOWELS = frozenset("aeiouy")
 # Family names this close are one name spelled two ways ("Dostoevsky"/"Dostoyevsky").
 _SAME_FAMILY_NAME = 90
@@ -462,6 +525,9 @@ def _person(words: list[str]) -> Person | None:
     words = [w for w in words if w not in _PERSON_DROP and not _is_number(w)]
     if not words:
         return None
+    alias = _NAME_ALIASES.get(" ".join(words))
+    if alias:
+        words = [alias]
     given, last = words[:-1], words[-1]
     initials: list[str] = []
     for word in given:
@@ -514,7 +580,10 @@ def parse_people(text: str | None) -> tuple[Person, ...]:
     if not text:
         return ()
     folded = _BRACKET.sub(" ", fold(text))
-    if " ".join(_word_tokens(folded)) in _PLACEHOLDERS:
+    words = _word_tokens(folded)
+    if " ".join(words) in _PLACEHOLDERS or any(
+        w in _PUBLISHER_WORDS or w.endswith("audio") for w in words
+    ):
         return ()
     people: dict[str, Person] = {}
     for chunk in _PERSON_SPLIT.split(folded):

@@ -26,6 +26,8 @@ from core.matcher import (
 from core.matcher.rules import parse_query
 
 CASES_FILE = Path(__file__).parent / "fixtures" / "matcher_cases.jsonl"
+# Libraries without agent metadata (issue 13): folder names, tags, split discs, regions, traps.
+AGENTLESS_FILE = Path(__file__).parent / "fixtures" / "matcher_agentless_cases.jsonl"
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,9 @@ class Case:
     reason: str | None
 
 
-def _load_cases() -> list[Case]:
+def _load_cases(path: Path) -> list[Case]:
     cases = []
-    for line in CASES_FILE.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         raw: dict[str, Any] = json.loads(line)
@@ -61,7 +63,23 @@ def _load_cases() -> list[Case]:
     return cases
 
 
-CASES = _load_cases()
+AGENTLESS = _load_cases(AGENTLESS_FILE)
+CASES = _load_cases(CASES_FILE) + AGENTLESS
+AGENTLESS_GROUPS = {
+    "author in title", "positions and years", "asin in title", "tags and noise",
+    "split albums", "forms and spellings", "other region", "derivative",
+}  # fmt: skip
+
+
+def test_agentless_table_covers_every_kind_with_matches_and_traps() -> None:
+    assert len(AGENTLESS) >= 150
+    traps = [c for c in AGENTLESS if c.expect is None]
+    assert 0.35 <= len(traps) / len(AGENTLESS) <= 0.65
+    groups = {c.label.split(":", 1)[0] for c in AGENTLESS}
+    assert groups == AGENTLESS_GROUPS
+    for group in groups - {"derivative"}:
+        kinds = {c.kind for c in AGENTLESS if c.label.startswith(f"{group}:")}
+        assert kinds == {"match", "trap"}, group
 
 
 def test_table_is_big_and_balanced() -> None:

@@ -6,14 +6,51 @@ library); none keeps its own rules, because two matchers disagree (the
 seed's fixes #6 and #7).
 
 A request is satisfied by any edition of the same book: unabridged, abridged,
-dramatized, full cast, or another Audible region's edition. The rule, in order:
+dramatized, full cast, or another Audible region's edition.
 
-1. **Same ASIN** (the item's ``asin`` or one embedded in its guid, region
-   suffix ignored): match, score 100.
-2. **Structure must agree**, or the candidate is rejected whatever its score.
+**Readings** (``core.matcher.readings``). Albums without agent metadata carry
+folder names and file tags: "Jasper Fforde - The Eyre Affair" by "Unknown
+Artist", "Book 02 - Lost in a Good Book", "The Eyre Affair [B0...] (Disc 1)
+64kbps". Each album is read, once when indexed, into candidate (title,
+author, narrator, ASIN, part) readings, in this order:
+
+1. *as tagged*: the fields as they are (a clean album has only this one);
+2. *tags set aside*: format and bitrate tags, an ASIN, "{Narrator}" and
+   "narrated by" credits, a disc or "part N of M" marker and a year segment
+   removed; a leading "02 ", "Book 2 - " or "Vol 2 - " kept as the series
+   position; a publisher or placeholder artist ("Tantor Audio", "Unknown
+   Artist") names nobody;
+3. *author from the title*: "Author - Title", "Title - Author", "Title by
+   Author", "Last, First - Title", when that part looks like a person's name
+   and the artist names nobody or the same person;
+4. *the other region's title* of a reading, from the small table of known
+   retitlings (``core.matcher.retitlings``: "Northern Lights" is "The Golden
+   Compass").
+
+The query is compared with every reading under the same rules below; the
+best accepted reading wins (the earlier on a tie) and the reason names it:
+"title 100 / author 100 (reading: 'Author - Title' from the album title)".
+A reading of kind 3 or 4 counts only when the query's author agrees with it
+(a title cut in two, or a table row, is not proof on its own). An ASIN found
+in the title belongs to the album, whichever reading is compared. Readings
+widen what is *read*, never a threshold.
+
+The rule, in order:
+
+1. **Same ASIN** (the item's ``asin``, one embedded in its guid, or one in
+   its title; region suffix ignored): match, score 100.
+2. **The same kind of work** (``core.matcher.kinds``): a summary or study
+   guide, a graphic-novel adaptation, an omnibus or box set, a companion
+   ("The World of ...", "The Art of ...") is never the book, nor the reverse,
+   whatever the words share ("Coraline: The Graphic Novel" is not "Coraline").
+   Words that series names also use ("Trilogy", "Collection") count only in
+   the title itself, not in a series decoration.
+3. **Structure must agree**, or the candidate is rejected whatever its score.
    Titles are normalised (``core.normalize.parse_title``): case, punctuation,
    ``&``, quotes, diacritics, leading articles, edition tags, descriptive
-   subtitles and series decorations are set aside. Then:
+   subtitles and series decorations are set aside; number forms are one
+   ("20,000" = "Twenty Thousand", "Richard the Third" = "Richard III") and so
+   are British/American spellings ("Grey"/"Gray"). Then:
 
    - numbers agree: two volumes / series positions differ -> reject ("2 vs 3");
      a number that belongs to the title ("Carl 2", "Vol. 2", "Part II") is
@@ -29,23 +66,27 @@ dramatized, full cast, or another Audible region's edition. The rule, in order:
      variants, 95 for "series name + number" naming a titled book
      ("Dungeon Crawler Carl 2" = "...: Dungeon Crawler Carl, Book 2"), 90 for
      a title that is the other side's subtitle ("Thrawn" = "Star Wars: Thrawn").
-3. **Person score** ``p``: best pair of the query's authors, or its narrators,
+4. **Person score** ``p``: best pair of the query's authors, or its narrators,
    against the item's author field (Plex sometimes files books under the
    narrator), from ``person_similarity`` (name order, initials, Jr./PhD,
    transliterations; same family name with other initials is another person).
-4. **Score** ``= 0.7 * t + 0.3 * p`` (the seed's weighting), used to rank
+5. **Score** ``= 0.7 * t + 0.3 * p`` (the seed's weighting), used to rank
    candidates and reported. Accept when ``t >= 80`` and ``p >= 70``, which
    puts the score at 77 or more. The seed's ``score >= 70`` alone is not
    enough: "Beloved" by another author scores 0.7 * 100 + 0.3 * 41 = 82, so
    the author must agree on its own (it decides between two books of one
    title). When either side names nobody, ``p`` counts as 50 in the score
    and the title alone must be near exact: ``t >= 95``.
-5. **A different ASIN is not proof of another book** (every region gives the
+6. **A different ASIN is not proof of another book** (every region gives the
    same book its own ASIN), but then only a strong match counts: ``t >= 95``
    and ``p >= 90``, both people known.
-6. **Ambiguity**: when the best accepted candidates are different books
+7. **Ambiguity**: when the best accepted candidates are different books
    within 5 points of each other ("Beloved" with no author, two
    "Sapiens: ..." books), nothing matches; the caller lets the user pick.
+   A match on the title alone (nobody to compare) also stands only when no
+   other album has that title by someone else. Albums that are parts of one
+   book ("Disc 1", "CD 2", "Part 1 of 2") are one book, not rivals: one is
+   linked and the reason says so ("part 1 of a book split in 2 albums held").
 
 **Subtitles and colons.** A colon is ambiguous: "Grit: The Power of Passion
 and Perseverance" is the book "Grit", but "Halo: Ghosts of Onyx" is not a
@@ -71,7 +112,7 @@ on a signal:
 Without a signal, the short non-descriptive subtitle counts as title words
 ("Essentialism" is not matched to "Essentialism: The Disciplined Pursuit of
 Less" on words alone), and a title that is the other side's subtitle scores
-90 (rule 2: "Thrawn" = "Star Wars: Thrawn").
+90 (rule 3: "Thrawn" = "Star Wars: Thrawn").
 
 **Same work** (``same_work``, for "is this already requested"): the same
 ASIN, or the exact normalised title (t = 100) and the same author
@@ -79,7 +120,7 @@ ASIN, or the exact normalised title (t = 100) and the same author
 "The Stone Heart" and "Stone Hearts" stay two.
 
 Finding candidates: the index holds an ASIN map and a word -> items posting
-list over normalised title, subtitle and series words, built once and kept
+list over the normalised title, subtitle and series words of every reading, built once and kept
 current with ``add``/``remove``; one query is compared with the items that
 share its words, not with the whole library.
 """

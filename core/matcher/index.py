@@ -18,10 +18,11 @@ from core.matcher.postings import Postings
 from core.matcher.rules import (
     AMBIGUITY_MARGIN,
     MIN_PERSON,
+    TITLE_ALONE,
     Parsed,
     Verdict,
     best_pair,
-    judge,
+    judge_readings,
     parse_query,
     same_book,
     same_work,
@@ -31,7 +32,8 @@ from core.matcher.titles import LOOKUP_SKIP, fits_given, same_words
 
 log = logging.getLogger(__name__)
 
-_Judged = tuple[Verdict, Entry[B]]
+# A candidate judged: the verdict, the record, and the reading the verdict is about.
+_Judged = tuple[Verdict, Entry[B], Parsed]
 
 
 class BookIndex(Generic[B]):
@@ -66,7 +68,7 @@ class BookIndex(Generic[B]):
             self.remove(key)
         entry = make_entry(key, item, self.asins(item))
         self._entries[key] = entry
-        for asin in entry.parsed.asins:
+        for asin in entry.asins:
             self._by_asin.setdefault(asin, set()).add(key)
         self._postings.add(key, entry.words)
         self._search.add(key, entry.search_words)
@@ -76,7 +78,7 @@ class BookIndex(Generic[B]):
         entry = self._entries.pop(key, None)
         if entry is None:
             return
-        for asin in entry.parsed.asins:
+        for asin in entry.asins:
             keys = self._by_asin.get(asin)
             if keys is not None:
                 keys.discard(key)
@@ -112,8 +114,11 @@ class BookIndex(Generic[B]):
 
     def _match(self, q: Parsed) -> MatchResult[B]:
         if q.asins and (keys := self._by_asin.get(q.asins[0])):
-            item = self._entries[min(keys)].item
-            return MatchResult(item=item, score=100.0, reason=f"asin {q.asins[0]}")
+            entry = self._entries[min(keys)]
+            reason = f"asin {q.asins[0]}"
+            if q.asins[0] not in self.asins(entry.item):
+                reason += " (reading: the ASIN in the album title)"
+            return MatchResult(item=entry.item, score=100.0, reason=reason)
         if q.title.subtitle_given and self._holds_title(q.title.subtitle, q):
             # The catalog calls it a subtitle, the library holds it as a book of
             # its own ("Artemis Fowl" + "The Arctic Incident"): ask, don't guess.
@@ -121,8 +126,8 @@ class BookIndex(Generic[B]):
             return MatchResult(item=None, score=0.0, reason=reason)
 
         judged = self._judge(q, self._candidates(q))
-        if not any(v.accepted for v, _ in judged):
-            seen = {e.key for _, e in judged}
+        if not any(v.accepted for v, _, _ in judged):
+            seen = {e.key for _, e, _ in judged}
             judged += self._judge(q, self._candidates(q, loose=True) - seen)
         return _decide(judged, q)
 
@@ -139,8 +144,12 @@ class BookIndex(Generic[B]):
         return False
 
     def _judge(self, q: Parsed, keys: Iterable[str]) -> list[_Judged[B]]:
-        entries = self._entries
-        return [(judge(q, entries[k].parsed), entries[k]) for k in keys]
+        judged: list[_Judged[B]] = []
+        for key in keys:
+            entry = self._entries[key]
+            verdict, reading = judge_readings(q, entry.readings)
+            judged.append((verdict, entry, reading))
+        return judged
 
     def _candidates(self, q: Parsed, *, loose: bool = False) -> set[str]:
         """Keys worth comparing with ``q``.
@@ -202,18 +211,21 @@ def _decide(judged: list[_Judged[B]], q: Parsed) -> MatchResult[B]:
     """Rule 6: the best accepted candidate, unless another book is as good."""
     if not judged:
         return MatchResult(item=None, score=0.0, reason="no candidate")
-    order = sorted(judged, key=lambda ve: (-ve[0].score, -ve[0].title, ve[1].key))
-    accepted = [ve for ve in order if ve[0].accepted]
+    order = sorted(judged, key=lambda j: (-j[0].score, -j[0].title, j[1].key))
+    accepted = [j for j in order if j[0].accepted]
     if not accepted:
-        v, e = max(judged, key=lambda ve: (ve[0].title > 0, ve[0].score, ve[1].key))
+        v, e, _ = max(judged, key=lambda j: (j[0].title > 0, j[0].score, j[1].key))
         reason = f"{v.reason} for {e.item.title!r}"
         return MatchResult(item=None, score=round(v.score, 1), reason=reason)
-    best, best_entry = accepted[0]
+    best, best_entry, best_reading = accepted[0]
+    same = [j for j in accepted[1:] if _one_book(best_entry, j[1], best_reading, j[2], q)]
     rivals = [
         e
-        for v, e in accepted[1:]
-        if best.score - v.score < AMBIGUITY_MARGIN and not _one_book(best_entry, e, q)
+        for v, e, r in accepted[1:]
+        if best.score - v.score < AMBIGUITY_MARGIN and (v, e, r) not in same
     ]
+    if best.person is None and not rivals:
+        rivals = _titled_by_others(order)
     if rivals:
         names = ", ".join(repr(e.item.title) for e in [best_entry, *rivals])
         return MatchResult(
@@ -221,14 +233,41 @@ def _decide(judged: list[_Judged[B]], q: Parsed) -> MatchResult[B]:
             score=round(best.score, 1),
             reason=f"ambiguous: {len(rivals) + 1} candidates ({names})",
         )
-    return MatchResult(item=best_entry.item, score=round(best.score, 1), reason=best.reason)
+    reason = best.reason
+    if (part := _part(best_entry)) is not None:
+        parts = 1 + sum(1 for _, e, _ in same if _part(e) is not None)
+        reason += f"; part {part} of a book split in {parts} albums held, linked"
+    return MatchResult(item=best_entry.item, score=round(best.score, 1), reason=reason)
 
 
-def _one_book(a: Entry[B], b: Entry[B], q: Parsed) -> bool:
-    """Two records that are one book: editions, or both what the query's given subtitle names."""
-    if same_book(a.parsed, b.parsed):
+def _titled_by_others(order: list[_Judged[B]]) -> list[Entry[B]]:
+    """Albums of the same title by someone else, when the match rests on the title alone.
+
+    A title with nobody to compare is only the book when no other album has
+    that title: "Beloved" by "Unknown Artist" beside "Beloved" by another
+    writer could be either.
+    """
+    return [
+        e for v, e, _ in order if not v.accepted and v.person is not None and v.title >= TITLE_ALONE
+    ]
+
+
+def _part(entry: Entry[B]) -> str | None:
+    """The disc or part number when the record is one album of a book split in several."""
+    return next((r.part for r in entry.readings if r.part is not None), None)
+
+
+def _one_book(a: Entry[B], b: Entry[B], ra: Parsed, rb: Parsed, q: Parsed) -> bool:
+    """Two records that are one book: editions, parts of one book, or what a given subtitle names.
+
+    ``ra`` and ``rb`` are the readings that matched; a split album is also
+    compared by its reading without the disc marker ("Disc 1" is no volume).
+    """
+    left = [ra, *(r for r in a.readings if r.part is not None)]
+    right = [rb, *(r for r in b.readings if r.part is not None)]
+    if any(same_book(x, y) for x in left for y in right):
         return True
-    return fits_given(a.parsed.title, q.title) and fits_given(b.parsed.title, q.title)
+    return fits_given(ra.title, q.title) and fits_given(rb.title, q.title)
 
 
 class LibraryIndex(BookIndex[LibraryItem]):

@@ -8,10 +8,13 @@ that applies them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.asin import normalize_asin
-from core.matcher.book import Book, BookQuery
+from core.matcher.book import BookQuery
+from core.matcher.kinds import kinds
+from core.matcher.readings import Reading
+from core.matcher.readings import query_title as clean_query_title
 from core.matcher.titles import compare_titles, query_title
 from core.normalize import Person, TitleParts, parse_people, parse_title, person_similarity
 
@@ -32,32 +35,54 @@ AMBIGUITY_MARGIN = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A query or an indexed book in normalised form, computed once."""
+    """A query or one reading of an indexed book in normalised form, computed once.
+
+    ``label`` names the reading ("" for the album as tagged); ``part`` is set
+    for one album of a book split in several; ``raw`` is the title as given,
+    for the derivative kinds it names (``work_kinds``, asked only of candidates).
+    """
 
     title: TitleParts
     authors: tuple[Person, ...]
     narrators: tuple[Person, ...]
     asins: tuple[str, ...]
+    raw: str = ""
+    label: str = ""
+    part: str | None = None
+    needs_author: bool = False
 
 
 def parse_query(query: BookQuery) -> Parsed:
-    """The query's normalised form; the catalog's subtitle and series shape its title."""
-    asin = normalize_asin(query.asin)
+    """The query's normalised form; the catalog's subtitle and series shape its title.
+
+    Bitrate and format tags come off the title, and an ASIN in it counts
+    when the query carries none.
+    """
+    title, title_asin = clean_query_title(query.title or "")
+    asin = normalize_asin(query.asin) or title_asin
+    parts = query_title(title, query.subtitle, query.series)
     return Parsed(
-        title=query_title(query.title or "", query.subtitle, query.series),
+        title=parts,
         authors=parse_people(query.author),
         narrators=parse_people(query.narrator),
         asins=(asin,) if asin else (),
+        raw=query.title or "",
     )
 
 
-def parse_book(book: Book, asins: tuple[str, ...]) -> Parsed:
-    """An indexed book's normalised form (its author field may name the narrator)."""
+def parse_reading(reading: Reading, asins: tuple[str, ...]) -> Parsed:
+    """One reading of an indexed book (its author field may name the narrator)."""
+    extra = normalize_asin(reading.asin)
+    parts = parse_title(reading.title)
     return Parsed(
-        title=parse_title(book.title or ""),
-        authors=parse_people(book.author),
-        narrators=(),
-        asins=asins,
+        title=parts,
+        authors=parse_people(reading.author),
+        narrators=parse_people(reading.narrator) if reading.label else (),
+        asins=asins if extra is None or extra in asins else (*asins, extra),
+        raw=reading.title,
+        label=reading.label,
+        part=reading.part,
+        needs_author=reading.needs_author,
     )
 
 
@@ -69,6 +94,7 @@ class Verdict:
     score: float
     title: float
     reason: str
+    person: float | None = None  # None: a side names nobody
 
 
 def best_pair(a: tuple[Person, ...], b: tuple[Person, ...]) -> float | None:
@@ -88,11 +114,16 @@ def _person_score(query: Parsed, book: Parsed) -> tuple[float | None, str]:
 
 
 def judge(q: Parsed, book: Parsed) -> Verdict:
-    """Rules 2 to 5: structure, person, score, a different ASIN."""
+    """Rules 2 to 5: kind, structure, person, score, a different ASIN."""
+    if (q_kinds := work_kinds(q)) != (book_kinds := work_kinds(book)):
+        return Verdict(False, 0.0, 0.0, f"rejected: {_kind_text(q_kinds, book_kinds)}")
     t, why = compare_titles(q.title, book.title)
     if why:
         return Verdict(False, round(TITLE_WEIGHT * t, 1), t, f"rejected: {why}")
     p, role = _person_score(q, book)
+    if book.needs_author and p is None:
+        # A name cut from the title, or a retitling: only the query's author confirms it.
+        return Verdict(False, TITLE_WEIGHT * t, t, "rejected: author unconfirmed")
     other_asin = bool(q.asins and book.asins and q.asins[0] not in book.asins)
     if p is None:
         score = TITLE_WEIGHT * t + PERSON_WEIGHT * UNKNOWN_PERSON
@@ -107,14 +138,51 @@ def judge(q: Parsed, book: Parsed) -> Verdict:
         ok = t >= STRICT_TITLE and p >= STRICT_PERSON
         text = f"asin differs; {text}"
     elif p < MIN_PERSON:
-        return Verdict(False, score, t, f"rejected: {role} differs; {text}")
+        return Verdict(False, score, t, f"rejected: {role} differs; {text}", p)
     else:
         ok = t >= MIN_TITLE
-    return Verdict(ok, score, t, text if ok else f"rejected: {text}")
+    return Verdict(ok, score, t, text if ok else f"rejected: {text}", p)
+
+
+def work_kinds(p: Parsed) -> frozenset[str]:
+    """Summary, omnibus, companion...: what derivative work the title names (cached)."""
+    return kinds(p.raw, p.title.core + p.title.subtitle)
+
+
+def _kind_text(q: frozenset[str], book: frozenset[str]) -> str:
+    """ "a summary is not the book", "the book is not an omnibus"."""
+    if book - q:
+        return f"{' / '.join(sorted(book - q))} is not the book asked for"
+    return f"the library's book is not a {' / '.join(sorted(q - book))}"
+
+
+def judge_readings(q: Parsed, readings: tuple[Parsed, ...]) -> tuple[Verdict, Parsed]:
+    """The best accepted reading (the earlier on a tie), else the nearest miss.
+
+    The reading's label goes into the reason, so ``match --json`` tells which one matched.
+    """
+    best: tuple[Verdict, Parsed] | None = None
+    for reading in readings:
+        v = judge(q, reading)
+        if best is None or _better(v, best[0]):
+            best = (v, reading)
+    assert best is not None  # every entry has its as-tagged reading
+    v, reading = best
+    if reading.label:
+        v = replace(v, reason=f"{v.reason} (reading: {reading.label})")
+    return v, reading
+
+
+def _better(v: Verdict, than: Verdict) -> bool:
+    if v.accepted != than.accepted:
+        return v.accepted
+    return (v.title > 0, v.score) > (than.title > 0, than.score)
 
 
 def same_book(a: Parsed, b: Parsed) -> bool:
     """Two indexed books that are editions of one book (so either satisfies a query)."""
+    if work_kinds(a) != work_kinds(b):
+        return False
     t, why = compare_titles(a.title, b.title)
     if why or t < STRICT_TITLE:
         return False
