@@ -130,6 +130,10 @@ def judge(q: Parsed, book: Parsed) -> Verdict:
         text = f"title {t:.0f} / author unknown"
         if other_asin:
             return Verdict(False, score, t, f"rejected: asin differs; {text}")
+        if book.asins and not q.asins and q.authors:
+            # The album is one known book (its ASIN) but names nobody: the title alone
+            # can't say it is this author's. The ASIN can: /request always sends one.
+            return Verdict(False, score, t, f"rejected: {text}; the album's ASIN could tell")
         ok = t >= TITLE_ALONE
         return Verdict(ok, score, t, text if ok else f"rejected: {text}")
     score = TITLE_WEIGHT * t + PERSON_WEIGHT * p
