@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
@@ -52,11 +53,21 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-def service(pms: FakePlex, session: aiohttp.ClientSession, **kw: int) -> ScanService:
+def service(pms: FakePlex, session: aiohttp.ClientSession, **kw: Any) -> ScanService:
     kw.setdefault("page_size", 3)
     kw.setdefault("folder_page_size", 4)
     kw.setdefault("recent_page_size", 2)
     return ScanService(FakeSource(pms, session, pms.token), **kw)
+
+
+async def scanned(
+    pms: FakePlex, session: aiohttp.ClientSession, books: int, seed: int, **kw: Any
+) -> ScanService:
+    """A synthetic library of ``books`` and a service that has run its first full scan."""
+    pms.make_synthetic(books, seed=seed)
+    scans = service(pms, session, **kw)
+    await scans.run("full")
+    return scans
 
 
 def seed_books(pms: FakePlex) -> None:
@@ -132,9 +143,7 @@ async def test_moved_files_of_an_unchanged_album_are_found_within_path_windows_s
     pms: FakePlex, session: aiohttp.ClientSession
 ) -> None:
     """Plex reports the album unchanged; one window of the track listing per full scan."""
-    pms.make_synthetic(30, seed=11)
-    scans = service(pms, session, page_size=10, folder_page_size=5, path_windows=3)
-    await scans.run("full")
+    scans = await scanned(pms, session, 30, 11, page_size=10, folder_page_size=5, path_windows=3)
     moved = list(pms.albums.values())[17]
     moved.folder = "/moved/elsewhere"  # no updatedAt bump: the album listing looks the same
     found_after = None
@@ -187,10 +196,10 @@ async def test_few_changed_books_get_paths_one_request_each(
 async def test_many_changed_books_read_the_track_listing_instead(
     pms: FakePlex, session: aiohttp.ClientSession
 ) -> None:
-    pms.make_synthetic(40, seed=13)
-    scans = service(pms, session, page_size=10, folder_page_size=50,
-                    path_fetch_share=0.1, path_fetch_min=2)
-    await scans.run("full")
+    scans = await scanned(
+        pms, session, 40, 13, page_size=10, folder_page_size=50, path_fetch_share=0.1,
+        path_fetch_min=2,
+    )
     for album in list(pms.albums.values())[:10]:  # a quarter of the library changed
         pms.update_album(album.rating_key, summary="new blurb", folder=album.folder + " (new)")
     pms.requests.clear()
@@ -370,9 +379,9 @@ async def test_partial_listing_deletes_nothing() -> None:
 async def test_recently_added_stops_at_the_first_known_book(
     pms: FakePlex, session: aiohttp.ClientSession
 ) -> None:
-    pms.make_synthetic(200, seed=3)
-    scans = service(pms, session, page_size=100, folder_page_size=500, recent_page_size=5)
-    await scans.run("full")
+    scans = await scanned(
+        pms, session, 200, 3, page_size=100, folder_page_size=500, recent_page_size=5
+    )
     pms.add_album("Brand New Book", "Some Author", tracks=2, folder="/books/new/Brand New Book")
     pms.add_album("Another New One", "Other Author")
     pms.requests.clear()
