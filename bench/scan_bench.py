@@ -168,6 +168,7 @@ async def _scan(
                 summary = await scans.run(mode)  # type: ignore[arg-type]
             seconds = time.perf_counter() - started
             extra["scan_stall_ms"] = probe.worst * 1000
+            extra["scan_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             if build:
                 started = time.perf_counter()
                 with LagProbe() as probe:
@@ -277,8 +278,9 @@ def main() -> None:
              f"first {b_first['seconds'] / first['seconds'] / scale:.2f}x linear, "
              f"unchanged {b_again['seconds'] / again['seconds'] / scale:.2f}x linear"),
             (f"{args.big} albums: peak RSS of the first / unchanged scan",
-             f"{b_first['peak_rss_mb']:.0f} / {b_again['peak_rss_mb']:.0f} MB",
-             f"rescan <= 250 MB: {_met(b_again['peak_rss_mb'] <= 250)}"),
+             f"{b_first['peak_rss_mb']:.0f} / {b_again['scan_rss_mb']:.0f} MB",
+             f"rescan <= 250 MB: {_met(b_again['scan_rss_mb'] <= 250)}; with the index "
+             f"built after it {b_again['peak_rss_mb']:.0f} MB"),
             (f"{args.big} albums: longest loop stall, unchanged scan / index build",
              f"{b_again['scan_stall_ms']:.0f} / {b_again['index_stall_ms']:.0f} ms",
              f"index build {b_again['index_build_seconds']:.1f} s; <= 50 ms: "

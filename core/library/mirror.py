@@ -111,6 +111,27 @@ def print_of(guid: str, digest: str) -> int:
     return hash((guid, digest))
 
 
+async def fingerprint(known: dict[str, Known]) -> int:
+    """The table's fingerprint from its loaded rows, yielding to the loop as it goes."""
+    result = 0
+    for n, (guid, row) in enumerate(known.items(), 1):
+        result ^= print_of(guid, row.content_hash)
+        if not n % _READ_CHUNK:
+            await asyncio.sleep(0)
+    return result
+
+
+async def keys_to_guids(known: dict[str, Known], wanted: set[str]) -> dict[str, str]:
+    """Rating key -> guid of the loaded rows among ``wanted`` guids, yielding as it goes."""
+    result: dict[str, str] = {}
+    for n, (guid, row) in enumerate(known.items(), 1):
+        if guid in wanted:
+            result[row.rating_key] = guid
+        if not n % _READ_CHUNK:
+            await asyncio.sleep(0)
+    return result
+
+
 async def load_known(guids: Iterable[str] | None = None) -> dict[str, Known]:
     """Existing rows by guid: all of them, or only those of the given guids."""
     if guids is not None:

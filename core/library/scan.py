@@ -260,9 +260,7 @@ class ScanService:
         await self._emit(run, "connecting", 0, None)
         server, library_id = await self._source.connect()
         known = await mirror.load_known()
-        table_print = 0
-        for guid, row in known.items():
-            table_print ^= mirror.print_of(guid, row.content_hash)
+        table_print = await mirror.fingerprint(known)
 
         # Many books without a path (a first scan): the whole track listing, up front.
         folders: dict[str, str] | None = None
@@ -351,7 +349,7 @@ class ScanService:
         summary: ScanSummary,
     ) -> None:
         """Paths for the books written without one, and one window of the rest re-checked."""
-        by_key = {row.rating_key: guid for guid, row in known.items() if guid in seen}
+        by_key = await mirror.keys_to_guids(known, seen)
         writer = mirror.Writer()
         found: dict[str, str | None] = {}
         if len(pathless) > self._path_fetch_limit(len(seen)):
