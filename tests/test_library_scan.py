@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import pytest
@@ -52,11 +53,21 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-def service(pms: FakePlex, session: aiohttp.ClientSession, **kw: int) -> ScanService:
+def service(pms: FakePlex, session: aiohttp.ClientSession, **kw: Any) -> ScanService:
     kw.setdefault("page_size", 3)
     kw.setdefault("folder_page_size", 4)
     kw.setdefault("recent_page_size", 2)
     return ScanService(FakeSource(pms, session, pms.token), **kw)
+
+
+async def scanned(
+    pms: FakePlex, session: aiohttp.ClientSession, books: int, seed: int, **kw: Any
+) -> ScanService:
+    """A synthetic library of ``books`` and a service that has run its first full scan."""
+    pms.make_synthetic(books, seed=seed)
+    scans = service(pms, session, **kw)
+    await scans.run("full")
+    return scans
 
 
 def seed_books(pms: FakePlex) -> None:
@@ -128,15 +139,101 @@ async def test_updated_and_removed_books(pms: FakePlex, session: aiohttp.ClientS
     assert not await PlexItem.filter(title="Mistborn").exists()
 
 
-async def test_moved_files_update_the_folder(pms: FakePlex, session: aiohttp.ClientSession) -> None:
+async def test_moved_files_of_an_unchanged_album_are_found_within_path_windows_scans(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    """Plex reports the album unchanged; one window of the track listing per full scan."""
+    scans = await scanned(pms, session, 30, 11, page_size=10, folder_page_size=5, path_windows=3)
+    moved = list(pms.albums.values())[17]
+    moved.folder = "/moved/elsewhere"  # no updatedAt bump: the album listing looks the same
+    found_after = None
+    for scan in range(1, 4):
+        summary = await scans.run("full")
+        row = await PlexItem.get(rating_key=moved.rating_key)
+        if row.file_path == "/moved/elsewhere":
+            found_after = scan
+            assert summary.updated == 1 and summary.unchanged == 29
+            break
+        assert summary.updated == 0
+    assert found_after is not None  # within path_windows full scans
+
+
+async def test_unchanged_rescan_reads_one_window_of_tracks_and_no_album_children(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    pms.make_synthetic(60, seed=12)
+    for album in pms.albums.values():
+        album.discs = 1  # one folder per album: a window edge needs no confirmation
+    scans = service(pms, session, page_size=20, folder_page_size=10, path_windows=4)
+    await scans.run("full")
+    tracks = sum(a.track_count for a in pms.albums.values())
+    pms.requests.clear()
+    summary = await scans.run("full")
+    assert (summary.new, summary.updated, summary.unchanged) == (0, 0, 60)
+    read = sum(r.size or 0 for r in pms.requests if r.query.get("type") == "10")
+    assert 0 < read <= -(-tracks // 4)  # one window of the track listing
+    assert not [r for r in pms.requests if r.path.endswith("/children")]
+
+
+async def test_few_changed_books_get_paths_one_request_each(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    seed_books(pms)
+    scans = service(pms, session, path_windows=1_000)  # windows too small to matter
+    await scans.run("full")
+    dune = next(a for a in pms.albums.values() if a.title == "Dune")
+    pms.update_album(dune.rating_key, title="Dune (Unabridged)", folder="/books/Dune 2")
+    pms.add_album("Brand New", "Someone", folder="/books/Someone/Brand New", tracks=2)
+    pms.requests.clear()
+    summary = await scans.run("full")
+    assert (summary.new, summary.updated, summary.unchanged) == (1, 1, 4)
+    children = sorted(r.path for r in pms.requests if r.path.endswith("/children"))
+    assert len(children) == 2
+    assert (await PlexItem.get(title="Dune (Unabridged)")).file_path == "/books/Dune 2"
+    assert (await PlexItem.get(title="Brand New")).file_path == "/books/Someone/Brand New"
+
+
+async def test_many_changed_books_read_the_track_listing_instead(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    scans = await scanned(
+        pms, session, 40, 13, page_size=10, folder_page_size=50, path_fetch_share=0.1,
+        path_fetch_min=2,
+    )
+    for album in list(pms.albums.values())[:10]:  # a quarter of the library changed
+        pms.update_album(album.rating_key, summary="new blurb", folder=album.folder + " (new)")
+    pms.requests.clear()
+    summary = await scans.run("full")
+    assert (summary.updated, summary.unchanged) == (10, 30)
+    assert not [r for r in pms.requests if r.path.endswith("/children")]
+    rows = {row.rating_key: row.file_path for row in await PlexItem.all()}
+    assert all(rows[a.rating_key] == a.folder for a in pms.albums.values())
+
+
+async def test_the_index_is_kept_and_patched_by_full_scans(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
     seed_books(pms)
     scans = service(pms, session)
     await scans.run("full")
-    phm = next(a for a in pms.albums.values() if a.title == "Project Hail Mary")
-    phm.folder = "/moved/Project Hail Mary"
+    index = await scans.library_index()
+    await scans.run("full")  # nothing changed
+    assert await scans.library_index(wait=0) is index
+    dune = next(a for a in pms.albums.values() if a.title == "Dune")
+    pms.update_album(dune.rating_key, title="Children of Dune")
+    gone = next(a for a in pms.albums.values() if a.title == "Mistborn")
+    pms.remove_album(gone.rating_key)
+    pms.add_album("The Left Hand of Darkness", "Ursula K. Le Guin")
     summary = await scans.run("full")
-    assert summary.updated == 1
-    assert (await PlexItem.get(title="Project Hail Mary")).file_path == "/moved/Project Hail Mary"
+    assert (summary.new, summary.updated, summary.removed) == (1, 1, 1)
+    assert await scans.library_index(wait=0) is index  # patched, not rebuilt
+    titles = sorted(item.title for item, _ in index.search("dune"))
+    assert titles == ["Children of Dune"]
+    assert index.search("mistborn") == []
+    assert [item.title for item, _ in index.search("left hand of darkness")][:1] == [
+        "The Left Hand of Darkness"
+    ]
+    assert len(index) == 5
 
 
 @pytest.mark.parametrize(
@@ -180,8 +277,8 @@ async def test_one_transient_500_on_page_7_of_50_does_not_fail_the_scan(
     assert fault.served == 1
     assert summary.complete and (summary.total, summary.new) == (500, 500)
     assert await PlexItem.all().count() == 500
-    albums = [r for r in pms.requests if r.query.get("type") == "9"]
-    assert len(albums) == 51  # 50 pages, page 7 twice
+    albums = [r for r in pms.requests if r.query.get("type") == "9" and r.size]
+    assert len(albums) == 51  # 50 pages, page 7 twice (and one empty page for the count)
 
 
 async def test_a_persistent_500_fails_the_scan_after_retries_and_deletes_nothing(
@@ -232,8 +329,14 @@ class ShortListing:
     def __init__(self, books: list[PlexAudiobook]) -> None:
         self.books = books
 
+    async def album_count(self, section_id: str) -> int | None:
+        return None
+
+    async def track_count(self, section_id: str) -> int | None:
+        return 0
+
     async def iter_folders(
-        self, section_id: str, *, page_size: int = 0
+        self, section_id: str, *, page_size: int = 0, start: int = 0, limit: int | None = None
     ) -> AsyncIterator[FolderPage]:
         yield FolderPage(folders={}, start=0, total=0)
 
@@ -276,9 +379,9 @@ async def test_partial_listing_deletes_nothing() -> None:
 async def test_recently_added_stops_at_the_first_known_book(
     pms: FakePlex, session: aiohttp.ClientSession
 ) -> None:
-    pms.make_synthetic(200, seed=3)
-    scans = service(pms, session, page_size=100, folder_page_size=500, recent_page_size=5)
-    await scans.run("full")
+    scans = await scanned(
+        pms, session, 200, 3, page_size=100, folder_page_size=500, recent_page_size=5
+    )
     pms.add_album("Brand New Book", "Some Author", tracks=2, folder="/books/new/Brand New Book")
     pms.add_album("Another New One", "Other Author")
     pms.requests.clear()

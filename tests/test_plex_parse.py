@@ -11,9 +11,14 @@ import pytest
 
 from core.plex import PlexBadResponse, PlexPin, extract_asin
 from core.plex.parse import (
+    ALBUM_LISTING,
+    TRACK_LISTING,
+    album_folder_from,
+    albums_from,
     common_folder,
     decode_body,
     folder_of,
+    folders_from,
     parse_account,
     parse_album_folder,
     parse_albums,
@@ -229,3 +234,55 @@ def test_resources_in_xml_shape() -> None:
     assert resource.owned is False
     assert resource.access_token == "tok123456"
     assert resource.connections == ["http://10.0.0.2:32400"]
+
+
+def test_typed_json_decoding_gives_what_the_generic_road_gives() -> None:
+    """The scan's fast road (msgspec into typed entries) and the dict road agree."""
+    body = load("pms_library_sections_15_all_type9_music_albums.json")
+    fast = albums_from(decode_body(body, "application/json", ALBUM_LISTING))
+    assert fast == parse_albums(json.loads(body))
+    meta = load("pms_library_metadata_56939_json_local_guid_media_part.json")
+    folder = album_folder_from(decode_body(meta, "application/json", TRACK_LISTING))
+    assert folder == "/Movies (Documentaries)/Boiling Point (1999)"
+
+
+def test_xml_decodes_into_the_same_typed_listing() -> None:
+    listing, children = _split_samples(
+        load("pms_music_album_listing_and_album_children_tracks_2017.xml")
+    )
+    albums, count = albums_from(decode_body(listing, "text/xml", ALBUM_LISTING))
+    assert (count, albums[0].year, albums[0].library_id) == (1, 2016, "3")
+    assert folders_from(decode_body(children, "text/xml", TRACK_LISTING)) == ({"14": "/"}, 1)
+
+
+def test_odd_shapes_cost_the_odd_value_never_the_book_or_the_page() -> None:
+    """Untrusted metadata: an object where a number belongs, a Media that is not a list."""
+    body = json.dumps(
+        {
+            "MediaContainer": {
+                "totalSize": 2,
+                "Metadata": [
+                    {"ratingKey": "1", "type": "album", "title": "Odd", "year": {"x": 1},
+                     "guid": "plex://album/1", "Style": "not a list"},
+                    {"ratingKey": 2, "type": "album", "title": 7, "guid": "plex://album/2"},
+                ],
+            }
+        }
+    ).encode()
+    albums, count = albums_from(decode_body(body, "application/json", ALBUM_LISTING))
+    assert count == 2
+    got = [(a.rating_key, a.title, a.year) for a in albums]
+    assert got == [("1", "Odd", None), ("2", "7", None)]
+    tracks = json.dumps(
+        {
+            "MediaContainer": {
+                "Metadata": [
+                    {"parentRatingKey": "9", "Media": {"Part": [{"file": "/b/Book/01.mp3"}]}},
+                    {"parentRatingKey": "9", "Media": [{"Part": [{"file": "/b/Book/02.mp3"}]}]},
+                    {"parentRatingKey": 8, "Media": [{"Part": "garbage"}]},
+                ]
+            }
+        }
+    ).encode()
+    listing = decode_body(tracks, "application/json", TRACK_LISTING)
+    assert folders_from(listing) == ({"9": "/b/Book"}, 3)

@@ -7,6 +7,18 @@ a full scan asked for during a recent poll starts once the poll is done.
 
 Safety rules: rows are removed only after a complete, successful full scan;
 an error or a short listing deletes nothing.
+
+A full scan pays for what changed (issue 9). It reads the album listing and
+writes only new or changed rows; file paths are fetched only for those books:
+one `/children` request each (a few at a time) when they are few, the paged
+track listing when they are many (a first scan). Files that moved while Plex
+reports the album unchanged are found by a rotating refresh: each full scan
+reads one of `path_windows` windows of the track listing (the rotation is kept
+in the configuration table), so every path is checked within that many full
+scans (8 by default: two days at the default six-hour schedule); a folder that
+differs there is confirmed by the album's own `/children` before it is written.
+The matcher's index is kept across scans and patched with what changed; it is
+rebuilt only when the table changed behind this process's back.
 """
 
 from __future__ import annotations
@@ -15,14 +27,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol, overload
 
 from core.library import mirror
 from core.matcher import LibraryIndex
-from core.models import PlexItem
 from core.plex import PlexAudiobook, PlexServer
 from core.requests.fulfil import fulfil_open_requests, open_request_count
 
@@ -30,6 +41,13 @@ log = logging.getLogger(__name__)
 
 ScanMode = Literal["full", "recent"]
 Phase = Literal["connecting", "files", "books", "removing", "matching", "done"]
+
+#: Windows of the track listing a full scan rotates through to re-check unchanged albums' paths.
+PATH_WINDOWS = 8
+#: Books needing a path above which the track listing beats one `/children` request each:
+#: this share of the library, and never fewer than PATH_FETCH_MIN (measured: bench/scan_bench).
+PATH_FETCH_SHARE = 0.05
+PATH_FETCH_MIN = 200
 
 
 class PlexSource(Protocol):
@@ -98,6 +116,9 @@ class ScanService:
         folder_page_size: int = 2000,
         recent_page_size: int = 50,
         folder_concurrency: int = 8,
+        path_windows: int = PATH_WINDOWS,
+        path_fetch_share: float = PATH_FETCH_SHARE,
+        path_fetch_min: int = PATH_FETCH_MIN,
     ) -> None:
         self._source = source
         # Public: tuned by benchmarks and by tests that want many small pages.
@@ -105,8 +126,12 @@ class ScanService:
         self.folder_page_size = folder_page_size
         self.recent_page_size = recent_page_size
         self._folder_concurrency = folder_concurrency
+        self.path_windows = path_windows
+        self.path_fetch_share = path_fetch_share
+        self.path_fetch_min = path_fetch_min
         self._current: _Run | None = None
         self._index: LibraryIndex | None = None
+        self._index_print = 0  # fingerprint of the table the index reflects (mirror.print_of)
         self._building: asyncio.Task[LibraryIndex] | None = None
         self._generation = 0  # bumped whenever the table changes under a build
 
@@ -174,11 +199,12 @@ class ScanService:
     async def _build_index(self) -> LibraryIndex:
         generation = self._generation
         started = time.perf_counter()
-        items = await mirror.all_library_items()
+        items, fingerprint = await mirror.all_library_items()
         # ~3 s of CPU at 50,000 books: built off the event loop.
         index = await asyncio.to_thread(LibraryIndex, items)
         if generation == self._generation:  # the table did not change meanwhile
             self._index = index
+            self._index_print = fingerprint
         log.info("library index built: %d items in %.2fs", len(index),
                  time.perf_counter() - started)
         return index
@@ -225,35 +251,53 @@ class ScanService:
             except Exception:  # a broken progress display must not break the scan
                 log.exception("progress callback failed")
 
+    def _path_fetch_limit(self, books: int) -> int:
+        """Most books whose paths are fetched one `/children` request each."""
+        return max(self.path_fetch_min, int(books * self.path_fetch_share))
+
     async def _full(self, run: _Run) -> ScanSummary:
         summary = ScanSummary(mode="full")
         await self._emit(run, "connecting", 0, None)
         server, library_id = await self._source.connect()
         known = await mirror.load_known()
+        table_print = await mirror.fingerprint(known)
 
-        folders: dict[str, str] = {}
-        async for fpage in server.iter_folders(library_id, page_size=self.folder_page_size):
-            folders.update(fpage.folders)
-            await self._emit(run, "files", fpage.start + len(fpage.folders), fpage.total)
+        # Many books without a path (a first scan): the whole track listing, up front.
+        folders: dict[str, str] | None = None
+        expected = await server.album_count(library_id)
+        if expected is None or expected - len(known) > self._path_fetch_limit(expected):
+            folders = await self._all_folders(run, server, library_id)
 
+        writer = mirror.Writer()
+        changes: list[mirror.Change] = []  # what the index must learn
+        pathless: dict[str, str] = {}  # rating key -> guid: written without a path
         seen: set[str] = set()
         last_total: int | None = None
         async for page in server.iter_albums(library_id, page_size=self.page_size):
             last_total = page.total if page.total is not None else last_total
-            creates: list[PlexItem] = []
-            updates: list[PlexItem] = []
             for book in page.items:
                 if book.guid in seen:  # the listing shifted under us; count each book once
                     continue
                 seen.add(book.guid)
-                self._classify(
-                    book, library_id, folders.get(book.rating_key), known, creates, updates,
-                    summary, full=True,
-                )
-            await mirror.write_batch(creates, updates)
+                folder = None if folders is None else folders.get(book.rating_key)
+                change = self._classify(book, library_id, folder, known, summary,
+                                        full=folders is not None)
+                if change is None:
+                    continue
+                writer.add(change)
+                if change.old_hash != change.content_hash:
+                    changes.append(change)
+                if folders is None:  # new or changed: its path is fetched below
+                    pathless[change.rating_key] = change.guid
+            if writer.full:
+                await writer.flush()
             summary.total = len(seen)
             await self._emit(run, "books", page.start + len(page.items), last_total)
+        await writer.flush()
+        if folders is None:
+            await self._refresh_paths(run, server, library_id, known, seen, pathless, summary)
 
+        removed: list[tuple[str, mirror.Known]] = []
         if last_total is not None and len(seen) < last_total:
             summary.complete = False
             summary.note = (
@@ -271,22 +315,101 @@ class ScanService:
             if gone:
                 await self._emit(run, "removing", 0, len(gone))
                 summary.removed = await mirror.delete_guids(gone)
+                removed = [(guid, known[guid]) for guid in gone]
             await mirror.stamp_seen(datetime.now(UTC))
         else:
             log.warning("full scan incomplete: %s", summary.note)
 
-        # Always: another process (`python -m bot scan`) may have changed the table
-        # without this one noticing. A rebuild is a few seconds in a thread, per full scan.
-        self.invalidate_index()
+        # The index is kept when it reflects the table this scan started from; another
+        # process (`python -m bot scan`) may have changed the table: then rebuild it.
+        if self._index is not None and self._index_print == table_print:
+            self._patch_index(changes, removed)
+        else:
+            self.invalidate_index()
         await self._match(run, summary)
         return summary
+
+    async def _all_folders(
+        self, run: _Run, server: PlexServer, library_id: str
+    ) -> dict[str, str]:
+        folders: dict[str, str] = {}
+        async for fpage in server.iter_folders(library_id, page_size=self.folder_page_size):
+            folders.update(fpage.folders)
+            await self._emit(run, "files", fpage.start + fpage.tracks, fpage.total)
+        return folders
+
+    async def _refresh_paths(
+        self,
+        run: _Run,
+        server: PlexServer,
+        library_id: str,
+        known: dict[str, mirror.Known],
+        seen: set[str],
+        pathless: dict[str, str],
+        summary: ScanSummary,
+    ) -> None:
+        """Paths for the books written without one, and one window of the rest re-checked."""
+        by_key = await mirror.keys_to_guids(known, seen)
+        writer = mirror.Writer()
+        found: dict[str, str | None] = {}
+        if len(pathless) > self._path_fetch_limit(len(seen)):
+            found.update(await self._all_folders(run, server, library_id))  # every path, too
+        else:
+            wanted = set(pathless)
+            for key, seen_folder in (await self._window_folders(server, library_id)).items():
+                owner = by_key.get(key)
+                if owner is not None and known[owner].file_path != seen_folder:
+                    wanted.add(key)  # moved, or an edge album seen in part: ask the album
+            found = await self._album_folders(server, wanted)
+        for key, folder in found.items():
+            guid = pathless.get(key)
+            if guid is not None:
+                if folder is not None:
+                    writer.set_path(guid, folder)
+                continue
+            guid = by_key.get(key)
+            if guid is not None and folder is not None and known[guid].file_path != folder:
+                writer.set_path(guid, folder)
+                summary.updated += 1
+                summary.unchanged -= 1
+            if writer.full:
+                await writer.flush()
+        await writer.flush()
+
+    async def _window_folders(self, server: PlexServer, library_id: str) -> dict[str, str]:
+        """Folders of one window of the track listing (the rotating path refresh)."""
+        window = await mirror.next_path_window(self.path_windows)
+        tracks = await server.track_count(library_id)
+        if not tracks:
+            return {}
+        size = -(-tracks // self.path_windows)
+        folders: dict[str, str] = {}
+        pages = server.iter_folders(
+            library_id, page_size=self.folder_page_size, start=window * size, limit=size
+        )
+        async for fpage in pages:
+            folders.update(fpage.folders)
+        return folders
+
+    async def _album_folders(
+        self, server: PlexServer, keys: Iterable[str]
+    ) -> dict[str, str | None]:
+        """One `/children` request per album, a few at a time."""
+        gate = asyncio.Semaphore(self._folder_concurrency)
+        found: dict[str, str | None] = {}
+
+        async def fetch(key: str) -> None:
+            async with gate:
+                found[key] = await server.album_folder(key)
+
+        await asyncio.gather(*(fetch(key) for key in keys))
+        return found
 
     async def _recent(self, run: _Run) -> ScanSummary:
         summary = ScanSummary(mode="recent")
         await self._emit(run, "connecting", 0, None)
         server, library_id = await self._source.connect()
-        creates: list[PlexItem] = []
-        updates: list[PlexItem] = []
+        changes: list[mirror.Change] = []
         seen: set[str] = set()
         pages = server.recently_added(library_id, page_size=self.recent_page_size)
         try:
@@ -297,11 +420,11 @@ class ScanService:
                     if book.guid in seen:
                         continue
                     seen.add(book.guid)
-                    if self._classify(
-                        book, library_id, None, known, creates, updates, summary, full=False
-                    ):
+                    change = self._classify(book, library_id, None, known, summary, full=False)
+                    if change is None:
                         reached_known = True
                         break
+                    changes.append(change)
                 summary.total = len(seen)
                 await self._emit(run, "books", summary.total, None)
                 if reached_known:
@@ -309,10 +432,19 @@ class ScanService:
         finally:
             await pages.aclose()
 
-        await self._fill_folders(server, [*creates, *updates])
-        await mirror.write_batch(creates, updates)
-        if creates or updates:
-            await self._apply_to_index([*creates, *updates])
+        missing = [c for c in changes if c.file_path is None]
+        found = await self._album_folders(server, {c.rating_key for c in missing})
+        for change in missing:
+            change.file_path = found.get(change.rating_key)
+        writer = mirror.Writer()
+        for change in changes:
+            writer.add(change)
+        await writer.flush()
+        if changes:
+            if self._index is None:
+                self._generation += 1  # a build in progress may have read the table before
+            else:
+                self._patch_index(changes)
         await self._match(run, summary)
         return summary
 
@@ -322,53 +454,52 @@ class ScanService:
         library_id: str,
         folder: str | None,
         known: dict[str, mirror.Known],
-        creates: list[PlexItem],
-        updates: list[PlexItem],
         summary: ScanSummary,
         *,
         full: bool,
-    ) -> bool:
-        """Queue the write this book needs; True when it is known and unchanged."""
+    ) -> mirror.Change | None:
+        """The write this book needs; None when it is known and unchanged.
+
+        With ``full`` the given folder is the book's path (the whole track listing
+        was read); otherwise the row keeps its path.
+        """
         values = mirror.row_values(book, library_id)
         digest = mirror.content_hash(values)
         row = known.get(book.guid)
         if row is None:
-            creates.append(
-                PlexItem(plex_guid=book.guid, file_path=folder, content_hash=digest, **values)
-            )
             summary.new += 1
-            return False
+            return mirror.Change(book.guid, values, digest, folder)
         path = folder if full else row.file_path
         if row.content_hash == digest and row.file_path == path:
             summary.unchanged += 1
-            return True
-        item = PlexItem(
-            id=row.id, plex_guid=book.guid, file_path=path, content_hash=digest, **values
-        )
-        updates.append(item)
+            return None
         summary.updated += 1
-        return False
+        return mirror.Change(
+            book.guid, values, digest, path, row.id, row.content_hash, row.rating_key
+        )
 
-    async def _fill_folders(self, server: PlexServer, items: list[PlexItem]) -> None:
-        """File paths of a poll's new items: one small request each, a few at a time."""
-        missing = [item for item in items if item.file_path is None]
-        if not missing:
+    def _patch_index(
+        self,
+        changes: list[mirror.Change],
+        removed: Iterable[tuple[str, mirror.Known]] = (),
+    ) -> None:
+        """Teach the kept index what a scan wrote, and track the table's fingerprint."""
+        index = self._index
+        if index is None:
             return
-        gate = asyncio.Semaphore(self._folder_concurrency)
-
-        async def fill(item: PlexItem) -> None:
-            async with gate:
-                item.file_path = await server.album_folder(item.rating_key)
-
-        await asyncio.gather(*(fill(item) for item in missing))
-
-    async def _apply_to_index(self, items: list[PlexItem]) -> None:
-        if self._index is None:
-            self._generation += 1  # a build in progress may have read the table before
-            return
-        for item in items:
-            self._index.remove(item.rating_key)
-            self._index.add(mirror.library_item(item))
+        for guid, row in removed:
+            index.remove(row.rating_key)
+            self._index_print ^= mirror.print_of(guid, row.content_hash)
+        for change in changes:
+            if change.old_hash == change.content_hash:
+                continue  # only the path changed: the index does not hold paths
+            if change.old_hash is not None:
+                self._index_print ^= mirror.print_of(change.guid, change.old_hash)
+            if change.old_rating_key is not None:
+                index.remove(change.old_rating_key)
+            self._index_print ^= mirror.print_of(change.guid, change.content_hash)
+            index.remove(change.rating_key)
+            index.add(mirror.library_item(change))
 
     async def _match(self, run: _Run, summary: ScanSummary) -> None:
         if not await open_request_count():

@@ -31,7 +31,7 @@ from core.plex.errors import (
     PlexUnavailable,
     strip_tokens,
 )
-from core.plex.parse import decode_body
+from core.plex.parse import Listing, decode_body
 from core.redact import register_secret
 from core.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, parse_retry_after, retry_call
 
@@ -105,15 +105,27 @@ class PlexHTTP(SessionOwner):
         token: str | None = None,
         params: Mapping[str, ParamValue] | None = None,
         parse: bool = True,
+        listing: Listing[Any] | None = None,
     ) -> PlexResponse:
-        """The decoded answer, or a ``PlexError`` subclass once retries (GETs only) are spent."""
+        """The decoded answer, or a ``PlexError`` subclass once retries (GETs only) are spent.
+
+        With ``listing`` the body is decoded into that listing's typed container
+        (fast for JSON, converted for XML) instead of plain dicts.
+        """
         headers = dict(self._headers)
         if token:
             register_secret(token)  # whatever logs it later, the filter masks it
             headers["X-Plex-Token"] = token
         what = strip_tokens(self._describe(method, path, params), token)
         send = partial(
-            self._send, method, path, headers=headers, params=params, parse=parse, what=what
+            self._send,
+            method,
+            path,
+            headers=headers,
+            params=params,
+            parse=parse,
+            listing=listing,
+            what=what,
         )
         policy = self.retry if method.upper() in IDEMPOTENT else NO_RETRY
         return await retry_call(send, policy, transient=_transient)
@@ -126,6 +138,7 @@ class PlexHTTP(SessionOwner):
         headers: Mapping[str, str],
         params: Mapping[str, ParamValue] | None,
         parse: bool,
+        listing: Listing[Any] | None = None,
         what: str,
     ) -> PlexResponse:
         """One round trip: timeout, transport errors and statuses mapped onto the tree."""
@@ -157,7 +170,7 @@ class PlexHTTP(SessionOwner):
         if not parse:
             return PlexResponse(status, resp_headers, None)
         try:
-            data = decode_body(body, resp_headers.get("Content-Type"))
+            data = decode_body(body, resp_headers.get("Content-Type"), listing)
         except PlexBadResponse as err:
             raise PlexBadResponse(f"{what}: {err.message}", status=status) from err
         return PlexResponse(status, resp_headers, data)

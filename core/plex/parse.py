@@ -6,6 +6,16 @@ one structure; the only difference left is that XML values are strings, which
 the small ``_int``/``_float``/``_bool`` helpers absorb. This module runs once
 per item of 50,000-album scans: module-level regexes and plain dict access,
 no per-item allocation beyond the model itself.
+
+The two big listings (albums, tracks) have a faster road: their JSON is
+decoded by msgspec straight into small typed entries holding only the fields
+Earmark keeps (``AlbumEntry``, ``TrackEntry``), skipping everything else
+(about 4x faster than ``json.loads`` on a track page). XML, and any JSON whose
+shape surprises the typed decoder, is decoded generically and converted entry
+by entry into the same types, so one mapping (``albums_from``,
+``folders_from``) serves every format. Album fields stay untyped (``Any``):
+book metadata is untrusted, and one odd value must cost that value, never the
+page.
 """
 
 from __future__ import annotations
@@ -14,10 +24,11 @@ import json
 import logging
 import ntpath
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
 from xml.parsers.expat import ExpatError
 
+import msgspec
 import xmltodict
 
 from core.asin import asin_from_guid
@@ -35,12 +46,22 @@ from core.plex.models import (
 extract_asin = asin_from_guid
 
 __all__ = [
+    "ALBUM_LISTING",
+    "TRACK_LISTING",
+    "AlbumEntry",
+    "AlbumListing",
+    "Listing",
+    "TrackEntry",
+    "TrackListing",
+    "album_folder_from",
+    "albums_from",
     "common_folder",
     "container_offset",
     "container_total",
     "decode_body",
     "extract_asin",
     "folder_of",
+    "folders_from",
     "media_container",
     "parse_account",
     "parse_album",
@@ -96,23 +117,26 @@ def parse_xml(body: bytes | str) -> dict[str, Any]:
     return {key: ({} if value is None else value) for key, value in doc.items()}
 
 
-def decode_body(body: bytes, content_type: str | None) -> Any:
-    """Parse by Content-Type, sniffing the body when the type says neither JSON nor XML."""
+def decode_body(body: bytes, content_type: str | None, listing: Listing[Any] | None = None) -> Any:
+    """Parse by Content-Type, sniffing the body when the type says neither JSON nor XML.
+
+    With a ``listing``, the answer is that listing's typed container whatever the format.
+    """
     ctype = (content_type or "").lower()
-    if "json" in ctype:
-        return _parse_json(body)
-    if "xml" in ctype:
-        return parse_xml(body)
     head = body[:256].lstrip().lower()
-    if head.startswith((b"{", b"[")):
-        return _parse_json(body)
-    if head.startswith(_HTML_START):
-        raise PlexBadResponse("server answered with an HTML page instead of data")
-    if head.startswith(b"<"):
-        return parse_xml(body)
-    if not head:
-        raise PlexBadResponse("empty body")
-    raise PlexBadResponse(f"unrecognised body (content type {content_type or 'missing'!r})")
+    if "json" in ctype or ("xml" not in ctype and head.startswith((b"{", b"["))):
+        return _parse_json(body) if listing is None else listing.from_json(body)
+    if "xml" not in ctype:
+        if head.startswith(_HTML_START):
+            raise PlexBadResponse("server answered with an HTML page instead of data")
+        if not head:
+            raise PlexBadResponse("empty body")
+        if not head.startswith(b"<"):
+            raise PlexBadResponse(
+                f"unrecognised body (content type {content_type or 'missing'!r})"
+            )
+    data = parse_xml(body)
+    return data if listing is None else listing.from_data(data)
 
 
 def _parse_json(body: bytes) -> Any:
@@ -206,20 +230,145 @@ def _items(container: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict)]
 
 
-def container_total(container: Mapping[str, Any], headers: Mapping[str, str]) -> int | None:
+def _field(container: Mapping[str, Any] | Listed, name: str) -> Any:
+    if isinstance(container, Mapping):
+        return container.get(name)
+    return getattr(container, name, None)
+
+
+def container_total(
+    container: Mapping[str, Any] | Listed, headers: Mapping[str, str]
+) -> int | None:
     """Total matches from ``totalSize`` or ``X-Plex-Container-Total-Size``; None when absent."""
-    total = _int(container.get("totalSize"))
+    total = _int(_field(container, "totalSize"))
     if total is None:
         total = _int(headers.get("X-Plex-Container-Total-Size"))
     return total
 
 
-def container_offset(container: Mapping[str, Any], headers: Mapping[str, str]) -> int | None:
+def container_offset(
+    container: Mapping[str, Any] | Listed, headers: Mapping[str, str]
+) -> int | None:
     """The offset the server says this page starts at, when it says so."""
-    offset = _int(container.get("offset"))
+    offset = _int(_field(container, "offset"))
     if offset is None:
         offset = _int(headers.get("X-Plex-Container-Start"))
     return offset
+
+
+# -- typed listings (the scan's hot path) ------------------------------------------
+
+
+class AlbumEntry(msgspec.Struct):
+    """The fields of an album entry that Earmark keeps; untyped, as metadata is untrusted."""
+
+    ratingKey: Any = None
+    guid: Any = None
+    type: Any = None
+    title: Any = None
+    parentTitle: Any = None
+    summary: Any = None
+    year: Any = None
+    thumb: Any = None
+    duration: Any = None
+    addedAt: Any = None
+    updatedAt: Any = None
+    userRating: Any = None
+    librarySectionID: Any = None
+    Style: Any = None
+    Guid: Any = None
+
+
+class PartEntry(msgspec.Struct):
+    file: Any = None
+
+
+class MediaEntry(msgspec.Struct):
+    Part: list[PartEntry] | None = None
+
+
+class TrackEntry(msgspec.Struct):
+    """A track reduced to its album and its files (the structure typed: the hot loop)."""
+
+    parentRatingKey: Any = None
+    Media: list[MediaEntry] | None = None
+
+
+class AlbumListing(msgspec.Struct):
+    totalSize: Any = None
+    offset: Any = None
+    librarySectionID: Any = None
+    Metadata: list[AlbumEntry] | None = None
+
+
+class TrackListing(msgspec.Struct):
+    totalSize: Any = None
+    offset: Any = None
+    librarySectionID: Any = None
+    Metadata: list[TrackEntry] | None = None
+
+
+Listed = AlbumListing | TrackListing
+L = TypeVar("L", AlbumListing, TrackListing)
+
+
+class Listing(Generic[L]):
+    """How one kind of PMS listing is decoded: typed from JSON, converted from anything else."""
+
+    def __init__(
+        self,
+        container: type[L],
+        entry: type[Any],
+        salvage: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        self._container: type[L] = container
+        self._entry = entry
+        self._salvage = salvage or self._unchecked
+        root = msgspec.defstruct(
+            f"{container.__name__}Root", [("MediaContainer", container | None)]
+        )
+        self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(root)
+
+    def from_json(self, body: bytes) -> L:
+        """The typed decode; a shape it does not expect falls back to the tolerant road."""
+        try:
+            root = self._decoder.decode(body)
+        except msgspec.ValidationError:
+            return self.from_data(_parse_json(body))
+        except msgspec.DecodeError as err:
+            raise PlexBadResponse(f"unparseable JSON body: {err}") from err
+        container = root.MediaContainer
+        return self._container() if container is None else container
+
+    def from_data(self, data: Any) -> L:
+        """A generically decoded answer (XML, odd JSON) converted entry by entry."""
+        container = media_container(data)
+        return self._container(
+            totalSize=container.get("totalSize"),
+            offset=container.get("offset"),
+            librarySectionID=container.get("librarySectionID"),
+            Metadata=[self.entry(item) for item in _items(container)],
+        )
+
+    def entry(self, item: Mapping[str, Any]) -> Any:
+        """One entry; a malformed part of it is dropped, never the entry (its book stays)."""
+        try:
+            return msgspec.convert(item, self._entry, strict=False)
+        except msgspec.ValidationError:
+            return self._salvage(dict(item))
+
+    def _unchecked(self, item: dict[str, Any]) -> Any:
+        fields = self._entry.__struct_fields__
+        return self._entry(**{name: item.get(name) for name in fields})
+
+
+def _salvage_track(item: dict[str, Any]) -> TrackEntry:
+    parts = [PartEntry(file=path) for path in _part_files(item)]
+    return TrackEntry(parentRatingKey=item.get("parentRatingKey"), Media=[MediaEntry(Part=parts)])
+
+
+ALBUM_LISTING: Listing[AlbumListing] = Listing(AlbumListing, AlbumEntry)
+TRACK_LISTING: Listing[TrackListing] = Listing(TrackListing, TrackEntry, _salvage_track)
 
 
 # -- PMS -------------------------------------------------------------------------
@@ -275,30 +424,37 @@ def parse_album(
     file_path: str | None = None,
 ) -> PlexAudiobook | None:
     """One album entry -> PlexAudiobook; None when it is not an album or has no ratingKey."""
-    rating_key = item.get("ratingKey")
+    return album_from(ALBUM_LISTING.entry(item), library_id=library_id, file_path=file_path)
+
+
+def album_from(
+    item: AlbumEntry, *, library_id: str | None = None, file_path: str | None = None
+) -> PlexAudiobook | None:
+    """The one mapping of an album entry, whatever format it came in."""
+    rating_key = item.ratingKey
     if rating_key is None or rating_key == "":
         return None
-    kind = item.get("type")
+    kind = item.type
     if kind is not None and kind != "album":
         return None
-    guid = item.get("guid") or ""
-    asin = asin_from_guid(guid) or asin_from_guid(item.get("Guid"))
-    narrators = _tags(item.get("Style"))
-    section = item.get("librarySectionID")
+    guid = item.guid or ""
+    asin = asin_from_guid(guid) or asin_from_guid(item.Guid)
+    narrators = _tags(item.Style)
+    section = item.librarySectionID
     return PlexAudiobook(
         rating_key=str(rating_key),
         guid=str(guid),
-        title=_str(item.get("title")) or "",
-        author=_str(item.get("parentTitle")) or "",
+        title=_str(item.title) or "",
+        author=_str(item.parentTitle) or "",
         narrator=", ".join(narrators) if narrators else None,
-        duration_ms=_int(item.get("duration")),
-        year=_int(item.get("year")),
-        summary=_str(item.get("summary")),
-        thumb=_str(item.get("thumb")),
-        added_at=_int(item.get("addedAt")),
-        updated_at=_int(item.get("updatedAt")),
+        duration_ms=_int(item.duration),
+        year=_int(item.year),
+        summary=_str(item.summary),
+        thumb=_str(item.thumb),
+        added_at=_int(item.addedAt),
+        updated_at=_int(item.updatedAt),
         file_path=file_path,
-        user_rating=_float(item.get("userRating")),
+        user_rating=_float(item.userRating),
         asin=asin,
         library_id=_str(section) if section is not None else library_id,
     )
@@ -306,20 +462,23 @@ def parse_album(
 
 def parse_albums(data: Any, *, library_id: str | None = None) -> tuple[list[PlexAudiobook], int]:
     """A type=9 listing -> (albums, number of raw entries on the page, for paging)."""
-    container = media_container(data)
-    items = _items(container)
-    section = container.get("librarySectionID")
+    return albums_from(ALBUM_LISTING.from_data(data), library_id=library_id)
+
+
+def albums_from(
+    listing: AlbumListing, *, library_id: str | None = None
+) -> tuple[list[PlexAudiobook], int]:
+    """A decoded album listing -> (albums, raw entries on the page)."""
+    items = listing.Metadata or []
+    section = listing.librarySectionID
     default_library = _str(section) if section is not None else library_id
     albums: list[PlexAudiobook] = []
-    skipped = 0
     for item in items:
-        album = parse_album(item, library_id=default_library)
-        if album is None:
-            skipped += 1
-        else:
+        album = album_from(item, library_id=default_library)
+        if album is not None:
             albums.append(album)
-    if skipped:
-        log.debug("skipped %d non-album entries in a listing", skipped)
+    if len(albums) != len(items):
+        log.debug("skipped %d non-album entries in a listing", len(items) - len(albums))
     return albums, len(items)
 
 
@@ -365,48 +524,51 @@ def _part_files(track: Mapping[str, Any]) -> Iterator[str]:
 
 
 def parse_folders(data: Any) -> tuple[dict[str, str], int]:
-    """Track entries -> ({album rating key: folder of its files}, raw entries on the page).
+    """Track entries -> ({album rating key: folder of its files}, raw entries on the page)."""
+    return folders_from(TRACK_LISTING.from_data(data))
 
-    Hot loop of a full scan (one pass per track): the common shape, one Media
-    with one Part, is read inline; anything else goes through ``_part_files``.
+
+def folders_from(listing: TrackListing) -> tuple[dict[str, str], int]:
+    """A decoded track listing -> ({album rating key: common folder of its files}, entries).
+
+    Hot loop of a full scan (one pass per track).
     """
-    container = media_container(data)
-    items = _items(container)
+    items = listing.Metadata or []
     folders: dict[str, str] = {}
     get_folder = folders.get
     for track in items:
-        parent = track.get("parentRatingKey")
+        parent = track.parentRatingKey
         if parent is None or parent == "":
             continue
         album = parent if type(parent) is str else str(parent)
-        media = track.get("Media")
-        paths: Iterable[str]
-        if type(media) is list and len(media) == 1 and type(media[0]) is dict:
-            parts = media[0].get("Part")
-            if type(parts) is list and len(parts) == 1 and type(parts[0]) is dict:
-                path = parts[0].get("file")
-                paths = (path,) if type(path) is str and path else ()
-            else:
-                paths = _part_files(track)
-        else:
-            paths = _part_files(track)
-        for path in paths:
-            folder = folder_of(path)
-            previous = get_folder(album)
-            if previous is None:
-                folders[album] = folder
-            elif previous != folder:
-                folders[album] = common_folder(previous, folder)
+        for media in track.Media or ():
+            for part in media.Part or ():
+                path = part.file
+                if not path:
+                    continue
+                folder = folder_of(path if type(path) is str else str(path))
+                previous = get_folder(album)
+                if previous is None:
+                    folders[album] = folder
+                elif previous != folder:
+                    folders[album] = common_folder(previous, folder)
     return folders, len(items)
 
 
 def parse_album_folder(data: Any) -> str | None:
     """``/library/metadata/{rk}/children`` -> the common folder of the album's files."""
+    return album_folder_from(TRACK_LISTING.from_data(data))
+
+
+def album_folder_from(listing: TrackListing) -> str | None:
+    """The common folder of every file of a decoded track listing (one album's children)."""
     folder: str | None = None
-    for track in _items(media_container(data)):
-        for path in _part_files(track):
-            here = folder_of(path)
-            folder = here if folder is None else common_folder(folder, here)
+    for track in listing.Metadata or ():
+        for media in track.Media or ():
+            for part in media.Part or ():
+                if part.file:
+                    here = folder_of(str(part.file))
+                    folder = here if folder is None else common_folder(folder, here)
     return folder
 
 

@@ -20,13 +20,18 @@ from core.plex.errors import PlexBadResponse, PlexNotFound
 from core.plex.http import DEFAULT_TIMEOUT, ParamValue, PlexHTTP, PlexResponse
 from core.plex.models import AlbumPage, FolderPage, PlexAudiobook, PlexIdentity, PlexLibrary
 from core.plex.parse import (
+    ALBUM_LISTING,
+    TRACK_LISTING,
+    AlbumListing,
+    Listing,
+    TrackListing,
+    album_folder_from,
+    albums_from,
     common_folder,
     container_offset,
     container_total,
+    folders_from,
     media_container,
-    parse_album_folder,
-    parse_albums,
-    parse_folders,
     parse_identity,
     parse_libraries,
 )
@@ -40,6 +45,7 @@ ALBUM_TYPE = 9
 TRACK_TYPE = 10
 
 T = TypeVar("T")
+L = TypeVar("L", AlbumListing, TrackListing)
 
 
 def _seg(value: str | int) -> str:
@@ -82,9 +88,16 @@ class PlexServer(AsyncClosing):
         await self._http.close()
 
     async def _get(
-        self, path: str, params: Mapping[str, ParamValue] | None = None, *, parse: bool = True
+        self,
+        path: str,
+        params: Mapping[str, ParamValue] | None = None,
+        *,
+        parse: bool = True,
+        listing: Listing[Any] | None = None,
     ) -> PlexResponse:
-        return await self._http.request("GET", path, token=self._token, params=params, parse=parse)
+        return await self._http.request(
+            "GET", path, token=self._token, params=params, parse=parse, listing=listing
+        )
 
     # -- server and sections ----------------------------------------------------
 
@@ -119,26 +132,33 @@ class PlexServer(AsyncClosing):
         path: str,
         params: Mapping[str, ParamValue],
         page_size: int,
-        parse: Callable[[Any], tuple[T, int]],
+        listing: Listing[L],
+        parse: Callable[[L], tuple[T, int]],
+        *,
+        start: int = 0,
+        limit: int | None = None,
     ) -> AsyncIterator[tuple[T, int, int | None, int]]:
         """Yield (parsed page, start, total, raw entry count) until the listing is exhausted.
 
         Totals may be missing (then a short or empty page ends the listing) or
         may change while we page (items added or removed): the latest wins.
+        With ``limit``, stop after about that many entries from ``start``.
         """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        start = 0
+        end = None if limit is None else start + limit
         while True:
+            size = page_size if end is None else min(page_size, end - start)
+            if size < 1:
+                return
             query = {
                 **params,
                 "X-Plex-Container-Start": start,
-                "X-Plex-Container-Size": page_size,
+                "X-Plex-Container-Size": size,
             }
-            resp = await self._get(path, query)
-            container = media_container(resp.data)
-            total = container_total(container, resp.headers)
-            offset = container_offset(container, resp.headers)
+            resp = await self._get(path, query, listing=listing)
+            total = container_total(resp.data, resp.headers)
+            offset = container_offset(resp.data, resp.headers)
             if offset is not None and offset != start:
                 raise PlexBadResponse(
                     f"asked {path} for entries from {start}, the server answered from {offset}"
@@ -151,7 +171,7 @@ class PlexServer(AsyncClosing):
             if total is not None:
                 if start >= total:
                     return
-            elif count != page_size:
+            elif count != size:
                 # Short page: the end. Longer than asked: the server ignored paging
                 # and sent everything; asking again would repeat it.
                 return
@@ -171,9 +191,10 @@ class PlexServer(AsyncClosing):
         if include_guids:
             params["includeGuids"] = 1
         library_id = str(section_id)
-        parse = partial(parse_albums, library_id=library_id)
+        parse = partial(albums_from, library_id=library_id)
         path = f"/library/sections/{_seg(section_id)}/all"
-        async for albums, start, total, _count in self._paged(path, params, page_size, parse):
+        pages = self._paged(path, params, page_size, ALBUM_LISTING, parse)
+        async for albums, start, total, _count in pages:
             yield AlbumPage(items=albums, start=start, total=total)
 
     async def recently_added(
@@ -183,46 +204,67 @@ class PlexServer(AsyncClosing):
         async for page in self.iter_albums(section_id, sort="addedAt:desc", page_size=page_size):
             yield page
 
+    async def track_count(self, section_id: str | int) -> int | None:
+        """Number of tracks in a section (an empty page's total); None if unsaid."""
+        resp = await self._get(
+            f"/library/sections/{_seg(section_id)}/all",
+            {"type": TRACK_TYPE, "X-Plex-Container-Start": 0, "X-Plex-Container-Size": 0},
+            listing=TRACK_LISTING,
+        )
+        return container_total(resp.data, resp.headers)
+
     async def iter_folders(
-        self, section_id: str | int, *, page_size: int = 2000
+        self,
+        section_id: str | int,
+        *,
+        page_size: int = 2000,
+        start: int = 0,
+        limit: int | None = None,
     ) -> AsyncIterator[FolderPage]:
         """Album rating key -> folder of its files, from the paged track (type=10) listing.
 
         One request per ``page_size`` tracks instead of one per album. An album
         split across pages is reported again with the common folder of all its
         tracks so far, so ``folders.update(page.folders)`` is always right.
+        ``start``/``limit`` read a window of the listing only: an album on the
+        window's edge may then be seen with part of its tracks.
         """
         path = f"/library/sections/{_seg(section_id)}/all"
         params: dict[str, ParamValue] = {"type": TRACK_TYPE}
         seen: dict[str, str] = {}
-        async for folders, start, total, count in self._paged(
-            path, params, page_size, parse_folders
-        ):
+        pages = self._paged(
+            path, params, page_size, TRACK_LISTING, folders_from, start=start, limit=limit
+        )
+        async for folders, first, total, count in pages:
             for rating_key, folder in folders.items():
                 previous = seen.get(rating_key)
                 if previous is not None and previous != folder:
                     folder = common_folder(previous, folder)
                     folders[rating_key] = folder
                 seen[rating_key] = folder
-            yield FolderPage(folders=folders, start=start, total=total, tracks=count)
+            yield FolderPage(folders=folders, start=first, total=total, tracks=count)
 
     # -- single items -------------------------------------------------------------
 
     async def album_folder(self, rating_key: str | int) -> str | None:
         """The folder of one album's files (via its tracks); None if it has none or is gone."""
         try:
-            resp = await self._get(f"/library/metadata/{_seg(rating_key)}/children")
+            resp = await self._get(
+                f"/library/metadata/{_seg(rating_key)}/children", listing=TRACK_LISTING
+            )
         except PlexNotFound:
             return None
-        return parse_album_folder(resp.data)
+        return album_folder_from(resp.data)
 
     async def metadata(self, rating_key: str | int) -> PlexAudiobook | None:
         """One album with its current metadata (and the token owner's rating); None on 404."""
         try:
-            resp = await self._get(f"/library/metadata/{_seg(rating_key)}", {"includeGuids": 1})
+            resp = await self._get(
+                f"/library/metadata/{_seg(rating_key)}", {"includeGuids": 1}, listing=ALBUM_LISTING
+            )
         except PlexNotFound:
             return None
-        albums, _count = parse_albums(resp.data)
+        albums, _count = albums_from(resp.data)
         return albums[0] if albums else None
 
     async def search(
@@ -236,6 +278,8 @@ class PlexServer(AsyncClosing):
             "X-Plex-Container-Start": 0,
             "X-Plex-Container-Size": limit,
         }
-        resp = await self._get(f"/library/sections/{_seg(section_id)}/all", params)
-        albums, _count = parse_albums(resp.data, library_id=str(section_id))
+        resp = await self._get(
+            f"/library/sections/{_seg(section_id)}/all", params, listing=ALBUM_LISTING
+        )
+        albums, _count = albums_from(resp.data, library_id=str(section_id))
         return albums[:limit]
