@@ -25,6 +25,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.cli import main
+from tests.database import sqlite_only
 from tests.fakes.catalog import FakeAudible
 from tests.fakes.plex import FakePlex
 
@@ -278,6 +279,7 @@ def test_config_option_before_or_after_the_command(
 # ----- paths and a setup without a config file ------------------------------------------------
 
 
+@sqlite_only  # the database half is about a SQLite file; the key file half runs on SQLite too
 async def test_relative_paths_follow_the_config_file_not_the_working_directory(
     env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
