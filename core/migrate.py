@@ -201,6 +201,9 @@ class Migrator:
 
     async def status(self) -> SchemaStatus:
         """Read where the database stands; changes nothing."""
+        # Unguarded, unlike the probes below: a database that cannot be read at all fails
+        # here with its own error (and a failed connect would leave Tortoise's lock held).
+        await self.connection.execute_query("SELECT 1")
         loader = self.executor.loader
         await loader.build_graph()
         known = _ordered(loader)
