@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: install install-test run test lint typecheck bench clean
+.PHONY: install install-test run test lint typecheck bench clean migrations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.match_bench
 	$(BIN)/python -m bench.library_bench
 	$(BIN)/python -m bench.request_bench
+
+# After changing core/models.py: write the next migration into core/migrations/ and commit it.
+# NAME=add_series names it (default: auto_<date>). Review the file: Tortoise 1.1 leaves out
+# `generated=False` on a non-generated integer primary key.
+migrations: $(STAMP)
+	$(BIN)/tortoise makemigrations $(if $(NAME),--name $(NAME))
+	$(BIN)/ruff check --no-cache --fix --quiet core/migrations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
