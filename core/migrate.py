@@ -239,12 +239,10 @@ class Migrator:
             initial = MigrationTarget(app_label=APP_LABEL, name=status.known[0])
             await self.executor.migrate([initial], fake=True)  # Tortoise's `migrate --fake`
             log.warning("adopted a database made before migrations: marked as at %s", initial.name)
-        if not status.pending:
-            pass
-        elif status.has_data:
+        if status.pending and status.has_data:
             await self.executor.migrate(direction="forward")
             log.warning("database schema upgraded: applied %s", ", ".join(status.pending))
-        else:
+        elif status.pending:
             await self._create(status.known)
             log.info("database schema created: %s", ", ".join(status.pending))
         return replace(status, applied=status.known, pending=(), legacy=False)
@@ -275,7 +273,13 @@ class Migrator:
         _, rows = await self.connection.execute_query(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
         )
-        return [row["sql"] for row in rows if not str(row["name"]).startswith("sqlite_")]
+        return [
+            # A first start that died half-way may have left the (empty) recorder table.
+            sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
+            if row["name"] == RECORDER_TABLE else sql
+            for row in rows
+            if not str(row["name"]).startswith("sqlite_") and (sql := str(row["sql"]))
+        ]
 
     async def _query_ok(self, table: str, *columns: str) -> bool:
         """Whether `SELECT columns FROM table` runs: the dialect-neutral test that they exist."""

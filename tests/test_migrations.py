@@ -302,3 +302,21 @@ def future_db(path: Path) -> Path:
         )
         con.commit()
     return path
+
+
+@pytest.mark.parametrize("replayed", [False, True], ids=["migrated", "replayed"])
+async def test_an_empty_recorder_left_by_a_first_start_that_died_is_no_obstacle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replayed: bool, closed: None
+) -> None:
+    monkeypatch.setattr(core.migrate, "_SQLITE_TEMPLATES", {})
+    if replayed:
+        await open_db("sqlite://:memory:")
+        await close_db()
+    db = tmp_path / "earmark.db"
+    with closing(sqlite3.connect(db)) as con:
+        con.execute(f'CREATE TABLE "{RECORDER_TABLE}" (id INTEGER PRIMARY KEY, app TEXT, '
+                    "name TEXT, applied_at TIMESTAMP)")
+    status = await open_db(f"sqlite://{db}")
+    assert status.up_to_date
+    await close_db()
+    assert recorded(db) == ["0001_initial"] and backups(db) == []
