@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.installed-run
 LOCK := constraints.txt
 PIP_INSTALL := $(BIN)/python -m pip install --quiet -c $(LOCK)
 
-.PHONY: install install-test run test test-postgres lint typecheck bench clean lock docker-check
+.PHONY: install install-test run test test-postgres lint typecheck bench clean lock docker-check migrations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,13 @@ lock:
 # The Dockerfile's install steps (docker/install.sh) in a clean venv: no container engine needed.
 docker-check:
 	$(PYTHON) docker/check.py
+
+# After changing core/models.py: write the next migration into core/migrations/ and commit it.
+# NAME=add_series names it (default: auto_<date>). Review the file: Tortoise 1.1 leaves out
+# `generated=False` on a non-generated integer primary key.
+migrations: $(STAMP)
+	$(BIN)/tortoise makemigrations $(if $(NAME),--name $(NAME))
+	$(BIN)/ruff check --no-cache --fix --quiet core/migrations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

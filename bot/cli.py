@@ -1,4 +1,4 @@
-"""The command line: `python -m bot [run|check|scan|match|health]` (DESIGN.md, "Command line").
+"""The command line: `python -m bot [run|check|scan|match|migrate|health]`.
 
 Everything but `run` works without Discord: with `[plex] url/token/library_id`
 in the config an admin can check the server, scan it and ask the matcher.
@@ -25,7 +25,16 @@ from bot.runtime import Runtime
 from core.catalog.errors import CatalogError
 from core.config_store import undecryptable_message, undecryptable_secrets
 from core.crypto import CryptoError, key_source
-from core.db import DatabaseError
+from core.db import (
+    DatabaseError,
+    SchemaError,
+    apply_migrations,
+    close_db,
+    current_schema,
+    open_db,
+    plan_migrations,
+    redact_db_url,
+)
 from core.errors import PlexNotConfigured
 from core.library import ScanMode, ScanSummary
 from core.matcher import BookQuery, MatchResult
@@ -87,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
         "health", parents=[common],
         help="exit 0 when the running bot's heartbeat ([health] file) is fresh and well",
     )
+
+    migrate = sub.add_parser(
+        "migrate", parents=[common],
+        help="bring the database schema up to date (a SQLite file is backed up first)",
+    )
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="list what would run and change nothing"
+    )
     parser.set_defaults(command="run")  # not config/verbose: their actions are shared
     return parser
 
@@ -98,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.verbose = getattr(args, "verbose", False)
     if args.command == "match" and bool(args.title) == bool(args.batch):
         parser.error("match needs a TITLE or --batch FILE.jsonl (not both)")
-    quiet = args.command in {"scan", "match", "check", "health"}
+    quiet = args.command in {"scan", "match", "check", "migrate", "health"}
     level = logging.DEBUG if args.verbose else (logging.WARNING if quiet else logging.INFO)
     try:
         settings = load_settings(args.config)
@@ -132,12 +149,20 @@ def health(settings: Settings) -> int:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     try:
+        if args.command == "migrate":  # not through Runtime: opening it migrates
+            return await cmd_migrate(settings.database.url, sys.stdout, dry_run=args.dry_run)
         async with Runtime(settings) as runtime:
             if args.command == "check":
                 return await cmd_check(runtime, sys.stdout)
             if args.command == "scan":
                 return await cmd_scan(runtime, args.mode, as_json=args.json)
             return await cmd_match(runtime, args)
+    except SchemaError as err:
+        if args.command == "check":
+            print(f"FAIL schema: {err}")
+            return EXIT_FAIL
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAIL if args.command == "migrate" else EXIT_USAGE
     except (DatabaseError, CryptoError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -156,6 +181,8 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
         print(f"{'ok  ' if good else 'FAIL'} {what}: {detail}", file=out)
 
     line(True, "database", "reachable")
+    schema = await current_schema()
+    line(schema.up_to_date, "schema", schema.describe())
     unreadable = await undecryptable_secrets(runtime.cipher)
     if unreadable:
         # WARN, not FAIL: what still works keeps working; the plex line fails on its own
@@ -211,6 +238,33 @@ def _library_detail(library: PlexLibrary) -> str:
     kind = _LIBRARY_KINDS.get(library.type, f"a {library.type or 'untyped'}")
     return (f"{detail} is {kind} library; audiobooks must be in a music library "
             "(type artist)")
+
+
+# ----- migrate -------------------------------------------------------------------------------
+
+
+async def cmd_migrate(url: str, out: TextIO, *, dry_run: bool) -> int:
+    """Apply pending migrations, or with `dry_run` list them; say where the schema stands."""
+    print(f"database: {redact_db_url(url)}", file=out)
+    status = await plan_migrations(url) if dry_run else await open_db(url, migrate=False)
+    try:
+        print(f"schema: {status.describe()}", file=out)
+        if not status.usable:
+            return EXIT_FAIL
+        if not dry_run and not status.up_to_date:
+            done = await apply_migrations(url, status)
+        steps = [f"adopt{'' if dry_run else 'ed'}: made before migrations, marked as at "
+                 f"{status.known[0]}"] if status.legacy else []
+        steps += [f"appl{'y' if dry_run else 'ied'}: {name}" for name in status.pending]
+        for step in steps:
+            print(f"would {step}" if dry_run else step, file=out)
+        if dry_run:
+            print("dry run: nothing was changed", file=out)
+        elif not status.up_to_date:
+            print(f"schema: {done.describe()}", file=out)
+        return EXIT_OK
+    finally:
+        await close_db()
 
 
 # ----- scan ----------------------------------------------------------------------------------

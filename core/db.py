@@ -10,11 +10,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import BaseORMException
+
+from core.migrate import (
+    Migrator,
+    SchemaStatus,
+    backup_sqlite,
+    known_migrations,
+    tortoise_config,
+)
 
 log = logging.getLogger(__name__)
 
-MODELS_MODULE = "core.models"
 SQLITE_HEADER = b"SQLite format 3\x00"
 DB_URL_FORMS = "sqlite://PATH or postgres://user:pass@host/db"
 #: Every usual spelling of a PostgreSQL URL (libpq, SQLAlchemy, Tortoise) -> the one Earmark uses.
@@ -42,6 +50,10 @@ def normalize_db_url(url: str) -> str:
     if sep and lowered in _OTHER_SCHEMES:
         return f"{lowered}://{rest}"
     raise ValueError(f"a database URL: {DB_URL_FORMS}")
+
+
+class SchemaError(DatabaseError):
+    """The schema is one this release cannot use or reach (newer, foreign, failed upgrade)."""
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -79,8 +91,12 @@ def _prepare_sqlite_file(path: Path) -> None:
         raise DatabaseError(f"cannot open the database {path}: {err.strerror or err}") from None
 
 
-async def open_db(url: str) -> None:
-    """Connect and create the schema when missing (safe to call on every start)."""
+async def open_db(url: str, *, migrate: bool = True) -> SchemaStatus:
+    """Connect and bring the schema up to date (safe to call on every start).
+
+    With `migrate=False` (`migrate --dry-run`) nothing is changed: the status
+    says what `apply_migrations` would do.
+    """
     try:
         url = normalize_db_url(url)
     except ValueError as err:
@@ -89,14 +105,71 @@ async def open_db(url: str) -> None:
     if sqlite_file is not None:
         _prepare_sqlite_file(sqlite_file)
     try:
-        await Tortoise.init(
-            db_url=url, modules={"models": [MODELS_MODULE]}, _enable_global_fallback=True
-        )
-        await Tortoise.generate_schemas(safe=True)
+        await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+        migrator = Migrator(_connection())
+        status = await migrator.status()
+        if migrate:
+            status = await apply_migrations(url, status, migrator)
+    except SchemaError:
+        await close_db()
+        raise
     except _open_errors() as err:
         await close_db()
         raise DatabaseError(describe_open_error(url, err)) from err
-    log.info("database ready at %s", redact_db_url(url))
+    log.info("database ready at %s, schema %s", redact_db_url(url), status.describe())
+    return status
+
+
+async def plan_migrations(url: str) -> SchemaStatus:
+    """What `apply_migrations` would do, changing nothing (`migrate --dry-run`).
+
+    A SQLite file that does not exist yet is not created to find out.
+    """
+    sqlite_file = _sqlite_path(url)
+    if sqlite_file is not None and not sqlite_file.exists():
+        known = await known_migrations()
+        return SchemaStatus(known=known, applied=(), unknown=(), pending=known, legacy=False)
+    try:
+        return await open_db(url, migrate=False)
+    finally:
+        await close_db()
+
+
+def _connection() -> BaseDBAsyncClient:
+    return Tortoise.get_connection("default")
+
+
+async def current_schema() -> SchemaStatus:
+    """Where the open database stands (for `check`)."""
+    return await Migrator(_connection()).status()
+
+
+async def apply_migrations(
+    url: str, status: SchemaStatus, migrator: Migrator | None = None
+) -> SchemaStatus:
+    """Adopt and upgrade the open database; a SQLite file is first backed up beside itself."""
+    if not status.usable:
+        raise SchemaError(f"cannot use the database {redact_db_url(url)}: {status.describe()}")
+    if status.up_to_date:
+        return status
+    sqlite_file = _sqlite_path(url)
+    backup = None
+    if sqlite_file is not None and status.has_data:
+        try:
+            backup = await backup_sqlite(sqlite_file)
+        except (OSError, sqlite3.Error) as err:
+            raise SchemaError(
+                f"cannot back up {sqlite_file} before upgrading its schema ({err}); "
+                "nothing was changed"
+            ) from err
+    try:
+        return await (migrator or Migrator(_connection())).upgrade(status)
+    except (BaseORMException, sqlite3.Error, ValueError) as err:
+        kept = f"; the backup taken before it is {backup}" if backup else ""
+        raise SchemaError(
+            f"upgrading the schema of {redact_db_url(url)} failed ({status.describe()}): "
+            f"{err}{kept}"
+        ) from err
 
 
 async def close_db() -> None:

@@ -148,7 +148,7 @@ class RequestSubscriber(Model):
 
 
 class Notification(Model):
-    """The outbox: one message owed to one user; delivered at most once (sent_at)."""
+    """The outbox: one message owed to one user, delivered at most once (sent_at)."""
 
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
