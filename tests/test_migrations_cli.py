@@ -12,7 +12,6 @@ from tests.test_cli import Env
 from tests.test_cli import env as env  # the fixture: fake Plex and catalog, a config file
 from tests.test_migrations import backups, future_db, legacy_db, recorded, rows, schema
 
-
 # Every test here builds or inspects a SQLite database file (legacy, future, backups).
 pytestmark = sqlite_only
 
