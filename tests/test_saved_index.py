@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,9 @@ from core.library.scan import saved_index_file
 from core.matcher import BookQuery, LibraryIndex, LibraryItem, packed
 from core.matcher.entry import pack_reading, unpack_reading
 from tests.fakes.plex import FakePlex
-from tests.test_library_scan import FakeSource, seed_books
+from tests.test_library_scan import FakeSource, pms, seed_books, session
+
+__all__ = ["pms", "session"]  # the scan tests' fixtures, used here too
 
 ITEMS = [
     LibraryItem("1", "Project Hail Mary", "Andy Weir", "Ray Porter", "B08G9PRS1K"),
@@ -120,18 +121,6 @@ def test_the_index_file_sits_beside_a_sqlite_database() -> None:
 
 
 # ----- the scan service saves, loads and refuses ------------------------------------------
-
-
-@pytest.fixture
-async def pms() -> AsyncIterator[FakePlex]:
-    async with FakePlex() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def no_build(monkeypatch: pytest.MonkeyPatch) -> None:
