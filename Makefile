@@ -50,6 +50,7 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.scan_bench
 	$(BIN)/python -m bench.match_bench
+	$(BIN)/python -m bench.index_bench
 	$(BIN)/python -m bench.library_bench
 	$(BIN)/python -m bench.request_bench
 

@@ -35,6 +35,7 @@ from core.config_store import (
 from core.crypto import TokenCipher, load_or_create_key
 from core.db import close_db, open_db
 from core.library import ScanService
+from core.library.scan import saved_index_file
 from core.login import LoginService
 from core.plex import PlexError, PlexTV
 from core.plex_setup import PlexSetup
@@ -156,7 +157,7 @@ class Runtime(AsyncClosing):
         plex = StoredPlexSource(
             self.store, pinned_plex(settings), session, product=settings.plex.product
         )
-        scans = ScanService(plex)
+        scans = ScanService(plex, index_file=saved_index_file(settings.database.url))
         catalog = AudibleCatalog(
             session=session,
             region=settings.catalog.region,

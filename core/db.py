@@ -66,6 +66,11 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(path).expanduser()
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:// URL (files kept beside the database go next to it); else None."""
+    return _sqlite_path(url)
+
+
 def _prepare_sqlite_file(path: Path) -> None:
     """Create the folder of a fresh install; refuse at once a file that is no SQLite database.
 

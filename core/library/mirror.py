@@ -107,8 +107,12 @@ def content_hash(values: Values) -> str:
 
 
 def print_of(guid: str, digest: str) -> int:
-    """One row's share of a table fingerprint (XOR of these over the rows; in-process only)."""
-    return hash((guid, digest))
+    """One row's share of a table fingerprint (XOR of these over the rows).
+
+    Stable across processes (not ``hash``): a saved matcher index is keyed by it.
+    """
+    row = hashlib.blake2b(f"{guid}\x1f{digest}".encode(), digest_size=8).digest()
+    return int.from_bytes(row, "little")
 
 
 async def fingerprint(known: dict[str, Known]) -> int:

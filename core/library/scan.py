@@ -30,10 +30,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, Protocol, overload
 
+from core.db import sqlite_path
 from core.library import mirror
-from core.matcher import LibraryIndex
+from core.matcher import LibraryIndex, packed
 from core.plex import PlexAudiobook, PlexServer
 from core.requests.fulfil import fulfil_open_requests, open_request_count
 
@@ -119,8 +121,10 @@ class ScanService:
         path_windows: int = PATH_WINDOWS,
         path_fetch_share: float = PATH_FETCH_SHARE,
         path_fetch_min: int = PATH_FETCH_MIN,
+        index_file: Path | None = None,
     ) -> None:
         self._source = source
+        self._index_file = index_file  # the saved index (core.matcher.packed); None: never saved
         # Public: tuned by benchmarks and by tests that want many small pages.
         self.page_size = page_size
         self.folder_page_size = folder_page_size
@@ -134,6 +138,8 @@ class ScanService:
         self._index_print = 0  # fingerprint of the table the index reflects (mirror.print_of)
         self._building: asyncio.Task[LibraryIndex] | None = None
         self._generation = 0  # bumped whenever the table changes under a build
+        self._saving: asyncio.Task[None] | None = None
+        self._save_again = False
 
     # ----- public -------------------------------------------------------------------------
 
@@ -197,17 +203,55 @@ class ScanService:
             return None
 
     async def _build_index(self) -> LibraryIndex:
+        """Load the saved index when it is the table's, else build one (and save it)."""
         generation = self._generation
         started = time.perf_counter()
-        items, fingerprint = await mirror.all_library_items()
-        # ~3 s of CPU at 50,000 books: built off the event loop.
-        index = await asyncio.to_thread(LibraryIndex, items)
+        index: LibraryIndex | None = None
+        how = "loaded"
+        if self._index_file is not None:
+            fingerprint = await mirror.fingerprint(await mirror.load_known())
+            index = await asyncio.to_thread(packed.load, self._index_file, fingerprint)
+        if index is None:
+            how = "built"
+            items, fingerprint = await mirror.all_library_items()
+            # Seconds of CPU on a big library: built off the event loop, a chunk at a time.
+            index = await asyncio.to_thread(packed.build, items)
         if generation == self._generation:  # the table did not change meanwhile
             self._index = index
             self._index_print = fingerprint
-        log.info("library index built: %d items in %.2fs", len(index),
+            if how == "built":
+                self._save_index()
+        log.info("library index %s: %d items in %.2fs", how, len(index),
                  time.perf_counter() - started)
         return index
+
+    def _save_index(self) -> None:
+        """Save the kept index in the background (one save at a time, the latest state wins)."""
+        if self._index_file is None or self._index is None:
+            return
+        if self._saving is not None and not self._saving.done():
+            self._save_again = True
+            return
+        self._saving = asyncio.create_task(self._save_loop(), name="earmark-index-save")
+
+    async def _save_loop(self) -> None:
+        assert self._index_file is not None
+        while True:
+            self._save_again = False
+            index = self._index
+            if index is None:
+                return
+            try:
+                saved = await asyncio.to_thread(
+                    packed.save, index, self._index_file, self._index_print, index.changes
+                )
+            except OSError as err:
+                log.warning("could not save the library index to %s: %s", self._index_file, err)
+                return
+            if saved and not self._save_again:
+                return
+            self._save_again = False
+            await asyncio.sleep(0)  # it changed while being written: write the new state
 
     def invalidate_index(self) -> None:
         """Forget the index (e.g. after another process changed the table)."""
@@ -215,11 +259,14 @@ class ScanService:
         self._generation += 1
 
     async def close(self) -> None:
-        """Stop an index build in progress (the process is shutting down)."""
+        """Stop an index build in progress, let a save finish (the process is shutting down)."""
         if self._building is not None and not self._building.done():
             self._building.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._building
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await self._saving
 
     # ----- internals ----------------------------------------------------------------------
 
@@ -324,6 +371,8 @@ class ScanService:
         # process (`python -m bot scan`) may have changed the table: then rebuild it.
         if self._index is not None and self._index_print == table_print:
             self._patch_index(changes, removed)
+            if changes or removed:
+                self._save_index()
         else:
             self.invalidate_index()
         await self._match(run, summary)
@@ -445,6 +494,7 @@ class ScanService:
                 self._generation += 1  # a build in progress may have read the table before
             else:
                 self._patch_index(changes)
+                self._save_index()
         await self._match(run, summary)
         return summary
 
@@ -508,6 +558,15 @@ class ScanService:
         index = await self.library_index()
         summary.matched_request_ids = await fulfil_open_requests(index)
         summary.matched_requests = len(summary.matched_request_ids)
+
+
+def saved_index_file(database_url: str) -> Path | None:
+    """Where the matcher's index is saved: beside a SQLite database ("earmark.db.index").
+
+    None for PostgreSQL: the index is then built at every start.
+    """
+    db = sqlite_path(database_url)
+    return None if db is None else db.with_name(f"{db.name}.index")
 
 
 def _log_build_failure(task: asyncio.Task[LibraryIndex]) -> None:

@@ -1,8 +1,16 @@
-"""One indexed book with its normalised forms, computed once when it is added."""
+"""One indexed book with its normalised forms, computed once when it is added.
+
+An entry is kept small and made of plain tuples and strings: 50,000 of them
+live in every bot process, the garbage collector walks what it tracks, and the
+persisted index (``core.matcher.packed``) stores them as they are. The parsed
+readings are kept packed and unpacked only for the few candidates a query
+compares.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Generic
 
@@ -10,9 +18,20 @@ from core.asin import normalize_asin
 from core.matcher.book import B
 from core.matcher.readings import readings, retitled
 from core.matcher.rules import Parsed, parse_reading
-from core.normalize import tokens
+from core.normalize import Person, TitleParts, tokens
 
 log = logging.getLogger(__name__)
+
+# TitleParts, Person and Parsed as tuples of their fields, in declaration order.
+PackedTitle = tuple[
+    tuple[str, ...], tuple[str, ...], bool, tuple[str, ...], str | None, bool, tuple[str, ...],
+    bool,
+]
+PackedPerson = tuple[str, str, tuple[str, ...]]
+PackedReading = tuple[
+    PackedTitle, tuple[PackedPerson, ...], tuple[PackedPerson, ...], tuple[str, ...], str, str,
+    str | None, bool,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +40,7 @@ class Entry(Generic[B]):
 
     key: str
     item: B
-    parsed: Parsed  # the album as tagged: readings[0]
-    readings: tuple[Parsed, ...]  # every reading, in the documented order
+    packed: tuple[PackedReading, ...]  # every reading, in the documented order
     asins: tuple[str, ...]  # from the record, its guid and its readings
     # Tuples, not frozensets: a small frozenset costs four times the memory,
     # and these are only iterated (50,000 entries add up).
@@ -31,9 +49,20 @@ class Entry(Generic[B]):
     search_title: str
     search_text: str
 
+    @property
+    def readings(self) -> tuple[Parsed, ...]:
+        """Every reading, parsed (unpacked on each call: only candidates ask)."""
+        return tuple(unpack_reading(r) for r in self.packed)
+
+    @property
+    def parsed(self) -> Parsed:
+        """The album as tagged: the first reading."""
+        return unpack_reading(self.packed[0])
+
 
 def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     """Read and parse ``item`` once for both posting lists."""
+    key = sys.intern(key)  # shared by the entry and every posting, also in a loaded index
     base = readings(item.title or "", item.author)
     if len(base) > 1:
         # An ASIN in the title is a fact about the album, whichever reading is compared.
@@ -56,11 +85,40 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     return Entry(
         key=key,
         item=item,
-        parsed=parsed[0],
-        readings=tuple(parsed),
+        packed=tuple(pack_reading(p) for p in parsed),
         asins=asins,
         words=tuple(words),
         search_words=tuple(dict.fromkeys((*plain_title, *plain_author))),
         search_title=search_title,
         search_text=f"{search_title} {' '.join(plain_author)}".strip(),
     )
+
+
+def pack_reading(p: Parsed) -> PackedReading:
+    """A parsed reading as nested tuples (the fields in declaration order)."""
+    t = p.title
+    title: PackedTitle = (
+        t.core, t.subtitle, t.subtitle_descriptive, t.series, t.volume, t.volume_attached,
+        t.numbers, t.subtitle_given,
+    )  # fmt: skip
+    return (
+        title, _pack_people(p.authors), _pack_people(p.narrators), p.asins, p.raw, p.label,
+        p.part, p.needs_author,
+    )  # fmt: skip
+
+
+def unpack_reading(packed: PackedReading) -> Parsed:
+    """The inverse of ``pack_reading``."""
+    title, authors, narrators, asins, raw, label, part, needs_author = packed
+    return Parsed(
+        TitleParts(*title), _unpack_people(authors), _unpack_people(narrators), asins, raw,
+        label, part, needs_author,
+    )  # fmt: skip
+
+
+def _pack_people(people: tuple[Person, ...]) -> tuple[PackedPerson, ...]:
+    return tuple((p.key, p.last, p.initials) for p in people)
+
+
+def _unpack_people(people: tuple[PackedPerson, ...]) -> tuple[Person, ...]:
+    return tuple(Person(*p) for p in people)

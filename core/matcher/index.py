@@ -8,7 +8,7 @@ in its own records and a key, and gets its own records back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic
 
 from core.asin import asin_from_guid, normalize_asin
@@ -49,6 +49,7 @@ class BookIndex(Generic[B]):
         self._by_asin: dict[str, set[str]] = {}
         self._postings = Postings()
         self._search = Postings()
+        self.changes = 0  # bumped by every install and remove: a saved copy tells it is current
         for item in items:
             self.add(item)
 
@@ -66,18 +67,37 @@ class BookIndex(Generic[B]):
         key = self._key(item)
         if key in self._entries:
             self.remove(key)
-        entry = make_entry(key, item, self.asins(item))
+        self.install(make_entry(key, item, self.asins(item)))
+
+    def install(self, entry: Entry[B], *, post: bool = True) -> None:
+        """Index an entry made before (``add``, or a saved index); its key must be new.
+
+        ``post=False``: the posting lists come separately (``postings``, a saved index).
+        """
+        key = entry.key
+        self.changes += 1
         self._entries[key] = entry
         for asin in entry.asins:
             self._by_asin.setdefault(asin, set()).add(key)
-        self._postings.add(key, entry.words)
-        self._search.add(key, entry.search_words)
+        if post:
+            self._postings.add(key, entry.words)
+            self._search.add(key, entry.search_words)
+
+    @property
+    def postings(self) -> tuple[Postings, Postings]:
+        """The match postings (title words) and the search postings (title and author words)."""
+        return self._postings, self._search
+
+    def entries(self) -> Iterator[Entry[B]]:
+        """Every entry, in the order added (what a saved index holds)."""
+        return iter(self._entries.values())
 
     def remove(self, key: str) -> None:
         """Forget a record; unknown keys are ignored."""
         entry = self._entries.pop(key, None)
         if entry is None:
             return
+        self.changes += 1
         for asin in entry.asins:
             keys = self._by_asin.get(asin)
             if keys is not None:

@@ -35,6 +35,11 @@ class Postings:
                 self._sorted = None
             keys.add(key)
 
+    def merge(self, lists: dict[str, set[str]]) -> None:
+        """Take over whole lists of words not known yet (a saved index, a chunk at a time)."""
+        self.lists.update(lists)
+        self._sorted = None
+
     def remove(self, key: str, words: Iterable[str]) -> None:
         for word in words:
             keys = self.lists.get(word)

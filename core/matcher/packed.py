@@ -1,0 +1,193 @@
+"""The library index on disk: built once, loaded in a fraction of the build's time.
+
+Building the index parses every title (seconds on a big library); loading a
+saved one only reads tuples back. The file sits next to the database and is
+trusted only when both keys agree: the table's fingerprint (the same one the
+scan keeps, ``core.library.mirror.print_of``) and the matcher's code version
+(a digest of the matcher's and normaliser's sources and Python's version), so
+a changed table or a changed rule never answers from a stale file.
+
+The file is a header, chunks of entries and chunks of posting lists, each
+written with ``marshal`` (plain tuples and
+strings, nothing executable). Each chunk is loaded and installed on its own,
+so a worker thread never holds the interpreter for long, and the entries are
+moved out of the garbage collector's way as they arrive (``settle``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import logging
+import marshal
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from core.matcher.book import LibraryItem
+from core.matcher.entry import Entry
+from core.matcher.index import LibraryIndex
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+#: Entries per chunk: one chunk loads in about 10 ms, a step short enough for the event loop.
+CHUNK = 4_000
+_SOURCES = ("core/matcher", "core/normalize.py", "core/asin.py")
+
+Row = tuple[Any, ...]
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of everything that decides what an entry holds."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.blake2b(f"{FORMAT} {sys.version}".encode(), digest_size=16)
+    for name in _SOURCES:
+        path = root / name
+        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def settle() -> None:
+    """Move every object alive now out of the collector's generations.
+
+    An index is tens of thousands of long-lived objects: a full collection
+    walking them holds the interpreter for 0.2 s at 50,000 books (0.8 s at
+    200,000), a stall for the event loop whichever thread triggers it. Frozen
+    objects are still freed by reference counting when the index is replaced
+    (entries hold no cycles).
+    """
+    gc.freeze()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def build(items: Iterable[LibraryItem]) -> LibraryIndex:
+    """A new index of ``items``, settled a chunk at a time (see ``settle``)."""
+    index = LibraryIndex(())
+    for n, item in enumerate(items, 1):
+        index.add(item)
+        if not n % CHUNK:
+            settle()
+    settle()
+    return index
+
+
+def save(index: LibraryIndex, path: Path, fingerprint: int, changes: int) -> bool:
+    """Write ``index`` as it was at its ``changes`` count, for the table with ``fingerprint``.
+
+    Runs in a worker thread while the event loop may patch the index: when the
+    index changed meanwhile the file is not written (False), so a saved file
+    always holds exactly the table its fingerprint names.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        if index.changes != changes:
+            return False
+        rows = [_row(entry) for entry in index.entries()]
+        chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+        words = [_word_chunks(p.lists) for p in index.postings]
+        header = (FORMAT, code_version(), fingerprint, len(rows), len(chunks), *map(len, words))
+        parts: list[Any] = [header, *chunks, *words[0], *words[1]]
+        with tmp.open("wb") as f:
+            for part in parts:
+                data = marshal.dumps(part)
+                f.write(len(data).to_bytes(8, "little"))
+                f.write(data)
+        if index.changes != changes:
+            return False
+        os.replace(tmp, path)
+    except RuntimeError:  # a dict or set changed size under the iteration: it changed
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("library index saved: %d items to %s", len(rows), path)
+    return True
+
+
+def load(path: Path, fingerprint: int) -> LibraryIndex | None:
+    """The saved index of the table with ``fingerprint``; None when absent, stale or unreadable."""
+    try:
+        with path.open("rb") as f:
+            header = _read(f)
+            if header[:3] != (FORMAT, code_version(), fingerprint):
+                log.info("saved library index is stale: %s", path)
+                return None
+            count, entry_chunks, match_chunks, search_chunks = header[3:]
+            index = LibraryIndex(())
+            for _ in range(entry_chunks):
+                for row in _read(f):
+                    index.install(_entry(row), post=False)
+                settle()
+            for postings, chunks in zip(index.postings, (match_chunks, search_chunks), strict=True):
+                for _ in range(chunks):
+                    postings.merge(_read(f))
+                    settle()
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, ValueError, TypeError, IndexError) as err:
+        log.warning("saved library index unreadable (%s): rebuilding", err)
+        return None
+    if len(index) != count:
+        log.warning("saved library index is short: rebuilding")
+        return None
+    return index
+
+
+def _read(f: BinaryIO) -> Any:
+    """One length-prefixed marshal record (loads of bytes in memory: far faster than a file)."""
+    size = int.from_bytes(f.read(8), "little")
+    if size > os.fstat(f.fileno()).st_size - f.tell():
+        raise EOFError("truncated")
+    data = f.read(size)
+    if len(data) != size:
+        raise EOFError("truncated")
+    with _collector_paused():
+        return marshal.loads(data)
+
+
+def _word_chunks(lists: dict[str, set[str]]) -> list[dict[str, set[str]]]:
+    """Posting lists cut into chunks of about CHUNK * 10 keys each."""
+    chunks: list[dict[str, set[str]]] = []
+    current: dict[str, set[str]] = {}
+    size = 0
+    for word, keys in lists.items():
+        current[word] = keys
+        size += len(keys)
+        if size >= CHUNK * 10:
+            chunks.append(current)
+            current, size = {}, 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _row(entry: Entry[LibraryItem]) -> Row:
+    item = entry.item
+    return (
+        (item.rating_key, item.title, item.author, item.narrator, item.asin, item.guid),
+        entry.key, entry.packed, entry.asins, entry.words, entry.search_words,
+        entry.search_title, entry.search_text,
+    )  # fmt: skip
+
+
+def _entry(row: Row) -> Entry[LibraryItem]:
+    item, *rest = row
+    return Entry(rest[0], LibraryItem(*item), *rest[1:])
