@@ -62,7 +62,8 @@ def parse_request(raw: Any) -> RmabRequest:
     """One request object; `FulfilBadResponse` when it has no id or status."""
     if not isinstance(raw, dict) or not raw.get("id") or not raw.get("status"):
         raise FulfilBadResponse(f"{SERVICE} sent a request without id or status")
-    book = raw.get("audiobook") if isinstance(raw.get("audiobook"), dict) else {}
+    nested = raw.get("audiobook")
+    book: dict[str, Any] = nested if isinstance(nested, dict) else {}
     progress = raw.get("progress")
     number = None
     if isinstance(progress, int | float) and not isinstance(progress, bool):
