@@ -52,7 +52,7 @@ class Rig:
     def restart(self) -> FulfilService:
         """A new service over the same database (a bot restart)."""
         self.fulfil = FulfilService(self.store, {}, self.session, self.requests, timeout=0.5)
-        self.requests._handoff_backend = self.fulfil.active_backend
+        self.requests.set_handoff_backend(self.fulfil.active_backend)
         return self.fulfil
 
     async def use(self, backend: str, url: str, token: str = "", secret: str = "") -> None:

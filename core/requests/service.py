@@ -240,6 +240,10 @@ class RequestService:
             raise _unchanged(req.id, req.status, status, decision=False)
         return await self._move(req, status, reason, decision=False)
 
+    def set_handoff_backend(self, probe: BackendProbe | None) -> None:
+        """Where approvals are handed off from now on (the fulfilment service is built after)."""
+        self._handoff_backend = probe
+
     async def _backend(self) -> str:
         return await self._handoff_backend() if self._handoff_backend is not None else "none"
 
