@@ -55,28 +55,22 @@ class RuntimeNotOpen(RuntimeError):
     """A service was used before `Runtime.open()` or after `close()`."""
 
 
+def _given(values: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in values.items() if value}
+
+
 def pinned_plex(settings: Settings) -> dict[str, str]:
     """The Plex values fixed by the file or the environment (they win over /setup)."""
     plex = settings.plex
-    values = {
-        PLEX_URL: plex.url,
-        PLEX_TOKEN: plex.token,
-        PLEX_LIBRARY: plex.library_id,
-        PLEX_CLIENT_ID: plex.client_identifier,
-    }
-    return {key: value for key, value in values.items() if value}
+    return _given({PLEX_URL: plex.url, PLEX_TOKEN: plex.token, PLEX_LIBRARY: plex.library_id,
+                   PLEX_CLIENT_ID: plex.client_identifier})
 
 
 def pinned_fulfil(settings: Settings) -> dict[str, str]:
     """The `[fulfil]` values fixed by the file or the environment (they win over /setup)."""
     fulfil = settings.fulfil
-    values = {
-        FULFIL_BACKEND: fulfil.backend,
-        FULFIL_URL: fulfil.url,
-        FULFIL_TOKEN: fulfil.token,
-        FULFIL_SECRET: fulfil.secret,
-    }
-    return {key: value for key, value in values.items() if value}
+    return _given({FULFIL_BACKEND: fulfil.backend, FULFIL_URL: fulfil.url,
+                   FULFIL_TOKEN: fulfil.token, FULFIL_SECRET: fulfil.secret})
 
 
 @dataclass(frozen=True, slots=True)
