@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,6 +36,7 @@ from core.db import (
     redact_db_url,
 )
 from core.errors import PlexNotConfigured
+from core.fulfil.errors import FulfilError
 from core.library import ScanMode, ScanSummary
 from core.matcher import BookQuery, MatchResult
 from core.plex import PlexError, PlexLibrary
@@ -223,7 +224,25 @@ async def cmd_check(runtime: Runtime, out: TextIO) -> int:
         line(True, "audible catalog", f"{runtime.settings.catalog.region} ({len(results)} result)")
     except CatalogError as err:
         line(False, "audible catalog", str(err))
+    await _check_fulfil(runtime, line)
     return EXIT_OK if ok else EXIT_FAIL
+
+
+async def _check_fulfil(runtime: Runtime, line: Callable[[bool, str, str], None]) -> None:
+    """One line for the fulfilment backend: ReadMeABook is asked who the token is."""
+    config = await runtime.fulfil.config()
+    if config.backend == "none":
+        line(True, "fulfilment", "none (approved requests wait for an admin)")
+    elif not config.active:
+        line(False, "fulfilment", f"{config.backend}: incomplete ([fulfil] or /setup fulfil)")
+    elif config.backend == "webhook":
+        line(True, "fulfilment", f"webhook {config.url} (a test delivery: /setup fulfil)")
+    else:
+        try:
+            user = await runtime.fulfil.rmab(config).me()
+            line(True, "fulfilment", f"readmeabook {config.url} as {user.username} ({user.role})")
+        except FulfilError as err:
+            line(False, "fulfilment", str(err))
 
 
 #: How Plex's section types read in a sentence.

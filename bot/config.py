@@ -86,6 +86,16 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FulfilSettings:
+    """`[fulfil]`: where approved requests go; empty values are managed by `/setup fulfil`."""
+
+    backend: str = ""  # "none" | "readmeabook" | "webhook"
+    url: str = ""
+    token: str = ""
+    secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     plex: PlexSettings = field(default_factory=PlexSettings)
@@ -95,6 +105,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    fulfil: FulfilSettings = field(default_factory=FulfilSettings)
     path: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
 
@@ -108,7 +119,8 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret in these settings, for the log filter."""
-        return [s for s in (self.discord.token, self.plex.token) if s]
+        secrets = (self.discord.token, self.plex.token, self.fulfil.token, self.fulfil.secret)
+        return [s for s in secrets if s]
 
 
 _SECTIONS: dict[str, type] = {
@@ -120,6 +132,7 @@ _SECTIONS: dict[str, type] = {
     "database": DatabaseSettings,
     "security": SecuritySettings,
     "health": HealthSettings,
+    "fulfil": FulfilSettings,
 }
 
 
@@ -217,6 +230,13 @@ def _as_library_id(value: Any) -> str:
     return text
 
 
+def _as_backend(value: Any) -> str:
+    text = _as_str(value).lower()
+    if text not in ("", "none", "readmeabook", "webhook"):
+        raise TypeError('one of "none", "readmeabook", "webhook"')
+    return text
+
+
 def _as_db_url(value: Any) -> str:
     try:
         return normalize_db_url(_as_str(value))
@@ -243,6 +263,10 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "database.url": _as_db_url,
     "security.key_file": _as_str,
     "health.file": _as_str,
+    "fulfil.backend": _as_backend,
+    "fulfil.url": _as_url,
+    "fulfil.token": _as_str,
+    "fulfil.secret": _as_str,
 }
 
 
@@ -364,7 +388,7 @@ def _parse(
     try:
         return parser(value)
     except TypeError as err:
-        shown = "(hidden)" if "token" in dotted else repr(value)
+        shown = "(hidden)" if "token" in dotted or "secret" in dotted else repr(value)
         if dotted == "database.url" and isinstance(value, str):
             shown = repr(redact_db_url(value))
         raise ConfigError(f"{where}: expected {err}, got {shown}") from None

@@ -24,6 +24,10 @@ from core.aio import AsyncClosing
 from core.catalog.cache import CachedCatalog
 from core.catalog.client import AudibleCatalog
 from core.config_store import (
+    FULFIL_BACKEND,
+    FULFIL_SECRET,
+    FULFIL_TOKEN,
+    FULFIL_URL,
     PLEX_CLIENT_ID,
     PLEX_LIBRARY,
     PLEX_MACHINE_ID,
@@ -34,6 +38,7 @@ from core.config_store import (
 )
 from core.crypto import TokenCipher, load_or_create_key
 from core.db import close_db, open_db
+from core.fulfil.service import FulfilService
 from core.library import ScanService
 from core.library.scan import saved_index_file
 from core.login import LoginService
@@ -51,16 +56,22 @@ class RuntimeNotOpen(RuntimeError):
     """A service was used before `Runtime.open()` or after `close()`."""
 
 
+def _given(values: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in values.items() if value}
+
+
 def pinned_plex(settings: Settings) -> dict[str, str]:
     """The Plex values fixed by the file or the environment (they win over /setup)."""
     plex = settings.plex
-    values = {
-        PLEX_URL: plex.url,
-        PLEX_TOKEN: plex.token,
-        PLEX_LIBRARY: plex.library_id,
-        PLEX_CLIENT_ID: plex.client_identifier,
-    }
-    return {key: value for key, value in values.items() if value}
+    return _given({PLEX_URL: plex.url, PLEX_TOKEN: plex.token, PLEX_LIBRARY: plex.library_id,
+                   PLEX_CLIENT_ID: plex.client_identifier})
+
+
+def pinned_fulfil(settings: Settings) -> dict[str, str]:
+    """The `[fulfil]` values fixed by the file or the environment (they win over /setup)."""
+    fulfil = settings.fulfil
+    return _given({FULFIL_BACKEND: fulfil.backend, FULFIL_URL: fulfil.url,
+                   FULFIL_TOKEN: fulfil.token, FULFIL_SECRET: fulfil.secret})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,7 @@ class Services:
     plex_setup: PlexSetup
     login: LoginService
     recommend: RecommendService
+    fulfil: FulfilService
 
 
 class Runtime(AsyncClosing):
@@ -137,6 +149,10 @@ class Runtime(AsyncClosing):
     def recommend(self) -> RecommendService:
         return self.services.recommend
 
+    @property
+    def fulfil(self) -> FulfilService:
+        return self.services.fulfil
+
     async def open(self) -> Self:
         """Open the database and build every service; on failure nothing stays open."""
         if self._services is not None:
@@ -167,6 +183,10 @@ class Runtime(AsyncClosing):
         requests = RequestService(
             scans, self.store, max_open_per_user=settings.requests.max_open_per_user
         )
+        fulfil = FulfilService(
+            self.store, pinned_fulfil(settings), session, requests, book=catalog_cache.product
+        )
+        requests.set_handoff_backend(fulfil.active_backend)
         # User operations get the server's location without the system token, and
         # plex.tv clients that never decrypt it (the seed's fixes #9 and #10).
         ratings = RatingsSource(
@@ -185,6 +205,7 @@ class Runtime(AsyncClosing):
             ),
             login=LoginService(self.plex_tv, self.cipher, self.stored_machine_identifier),
             recommend=RecommendService(ratings, catalog_cache, requests),
+            fulfil=fulfil,
         )
 
     def _library_pinned(self) -> bool:

@@ -45,6 +45,7 @@ from cogs._cards import Cards
 from cogs._embeds import status_label
 from core import notify
 from core.config_store import ADMIN_CHANNEL
+from core.fulfil.stages import KIND_DOWNLOAD_STARTED
 from core.models import Notification
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ PLAIN_LINES: dict[str, str] = {
     notify.KIND_APPROVED: "👍 A book you asked for was approved.",
     notify.KIND_DENIED: "⛔ A book you asked for was denied.",
     notify.KIND_FAILED: "❌ Earmark could not get a book you asked for.",
+    KIND_DOWNLOAD_STARTED: "⬇️ A book you asked for is downloading.",
 }
 PLAIN_UPDATE = "ℹ️ A book you asked for has an update."
 #: Per kind: the DM's one line; `{book}` is "**Title**, the book you asked for on **Server**".
@@ -70,6 +72,8 @@ LINES: dict[str, str] = {
     notify.KIND_APPROVED: "👍 {book}, was approved. You'll get a message when it is in Plex.",
     notify.KIND_DENIED: "⛔ {book}, was denied.",
     notify.KIND_FAILED: "❌ Earmark could not get {book}. The admins know; they may try again.",
+    KIND_DOWNLOAD_STARTED: "⬇️ {book}, is downloading now. You'll get a message when it is in "
+    "Plex.",
 }
 #: Per kind: the next step, under the card's title (only where there is one to take).
 NEXT_STEPS: dict[str, str] = {

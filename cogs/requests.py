@@ -53,6 +53,13 @@ NOT_LINKED = (
 MIN_PARTS = ((40, 20, 20), (12, 12, 12))
 
 
+def progress_bar(percent: int, width: int = 8) -> str:
+    """`▰▰▰▰▱▱▱▱ 52%`: the download's progress as the backend reports it."""
+    percent = max(0, min(100, percent))
+    full = round(percent * width / 100)
+    return f"{'▰' * full}{'▱' * (width - full)} {percent}%"
+
+
 def book_label(book: CatalogBook, in_library: bool, limit: int = CHOICE_NAME) -> str:
     """`Title — Author · Narrator · 16 h (2021)`: what tells editions apart, <= `limit`.
 
@@ -211,6 +218,10 @@ class RequestsPager(OwnedView):
         if req.status == RequestStatus.DENIED:
             why = safe(req.reason, 200) if req.reason else "no reason given"
             line += f"\nReason: {why}"
+        if req.status == RequestStatus.DOWNLOADING and req.progress is not None:
+            line += f"\n{progress_bar(req.progress)}"
+        if req.stage_note and req.status not in (RequestStatus.DENIED, RequestStatus.AVAILABLE):
+            line += f"\n{safe(req.stage_note, 200)}"  # the backend's words: untrusted
         return line
 
     async def act(self, interaction: discord.Interaction, value: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -25,6 +26,10 @@ from bot.render import NO_PINGS, choices, safe
 from core.config_store import (
     ADMIN_CHANNEL,
     AUTO_APPROVE,
+    FULFIL_BACKEND,
+    FULFIL_SECRET,
+    FULFIL_TOKEN,
+    FULFIL_URL,
     PLEX_CLIENT_ID,
     PLEX_LIBRARY,
     PLEX_MACHINE_ID,
@@ -32,6 +37,9 @@ from core.config_store import (
     PLEX_URL,
 )
 from core.errors import PlexNotConfigured, UserError
+from core.fulfil.config import BACKENDS, FulfilConfig
+from core.fulfil.errors import FulfilError, FulfilUnauthorized
+from core.fulfil.service import EVENT_TEST
 from core.plex import (
     PlexBadResponse,
     PlexError,
@@ -54,6 +62,10 @@ DOTTED = {
     PLEX_TOKEN: "plex.token",
     PLEX_LIBRARY: "plex.library_id",
     PLEX_CLIENT_ID: "plex.client_identifier",
+    FULFIL_BACKEND: "fulfil.backend",
+    FULFIL_URL: "fulfil.url",
+    FULFIL_TOKEN: "fulfil.token",
+    FULFIL_SECRET: "fulfil.secret",
 }
 
 
@@ -304,6 +316,80 @@ class SetupCog(
         )
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
+    # ----- /setup fulfil ---------------------------------------------------------------
+
+    @app_commands.command(name="fulfil", description="Where approved requests go (tested first)")
+    @app_commands.describe(
+        backend="none, readmeabook or webhook",
+        url="ReadMeABook's address, or the webhook URL",
+        token="ReadMeABook API token (rmab_..., stored encrypted)",
+        secret="Webhook signing secret (stored encrypted)",
+    )
+    @app_commands.choices(backend=[app_commands.Choice(name=b, value=b) for b in BACKENDS])
+    async def fulfil(
+        self,
+        interaction: Interaction,
+        backend: str,
+        url: app_commands.Range[str, 8, 500] | None = None,
+        token: app_commands.Range[str, 8, 300] | None = None,
+        secret: app_commands.Range[str, 8, 300] | None = None,
+    ) -> None:
+        settings = self.runtime.settings
+        for dotted, given in (("fulfil.backend", backend), ("fulfil.url", url),
+                              ("fulfil.token", token), ("fulfil.secret", secret)):
+            if given is not None:
+                refuse_if_pinned(settings, dotted, f"fulfilment {dotted.split('.')[1]}")
+        token, secret = (token or "").strip(), (secret or "").strip()
+        register_secret(token)
+        register_secret(secret)
+        current = await self.runtime.fulfil.config()
+        url = (url or current.url).strip().rstrip("/")
+        config = FulfilConfig(
+            backend="none" if backend == "none" else (
+                "readmeabook" if backend == "readmeabook" else "webhook"),
+            url=url, token=token or current.token, secret=secret or current.secret,
+        )
+        if config.backend != "none" and not config.active:
+            need = "`url:` and `token:`" if config.backend == "readmeabook" else \
+                "`url:` and `secret:`"
+            raise UserError(f"The {config.backend} backend needs {need}. Nothing was saved.")
+        if url and not url.startswith(("http://", "https://")):
+            raise UserError("The URL must start with http:// or https://. Nothing was saved.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            tested = await self._test_fulfil(config)
+        except FulfilError as err:
+            why = "refused the credentials" if isinstance(err, FulfilUnauthorized) else "failed"
+            await self._edit(interaction, f"❌ The test {why}: {safe(str(err), 300)}. "
+                                          "Nothing was saved.")
+            return
+        store = self.runtime.store
+        await store.set(FULFIL_BACKEND, config.backend)
+        for key, value in ((FULFIL_URL, config.url), (FULFIL_TOKEN, token),
+                           (FULFIL_SECRET, secret)):
+            if value:
+                await store.set(key, value)
+        log.info("/setup fulfil by %s: %s", interaction.user.id, config.backend)
+        await self._edit(interaction, tested)
+
+    async def _test_fulfil(self, config: FulfilConfig) -> str:
+        """The test of a backend, as the sentence for the admin; raises `FulfilError`."""
+        service = self.runtime.fulfil
+        if config.backend == "readmeabook":
+            user = await service.rmab(config).me()
+            return (
+                f"✅ ReadMeABook answers at {safe(config.url, 200)}: approved requests are "
+                f"created as **{safe(user.username, 100)}** (role {safe(user.role, 20)}).\n"
+                "Turn on auto-approve for that user in ReadMeABook, or the requests wait "
+                "there for a second approval."
+            )
+        if config.backend == "webhook":
+            status = await service.webhook(config).deliver(
+                EVENT_TEST, "earmark-test", {"event": EVENT_TEST}
+            )
+            return f"✅ The webhook took a signed test delivery ({status}). Saved."
+        return "✅ Fulfilment is off: approved requests wait for an admin (`/admin status`)."
+
     # ----- /setup show ------------------------------------------------------------------
 
     @app_commands.command(name="show", description="Current settings and where each comes from")
@@ -386,11 +472,27 @@ class SetupCog(
                 f"at most {settings.requests.max_open_per_user}",
                 origin_label(settings, "requests.max_open_per_user", False),
             ),
+            *await self._fulfil_lines(stored_of=store.get),
             ShowLine("Guilds", guilds, origin_label(settings, "discord.guild_ids", False)),
             ShowLine(
                 "Admin roles", roles, origin_label(settings, "discord.admin_role_ids", False)
             ),
         ]
+
+    async def _fulfil_lines(self, stored_of: Any) -> list[ShowLine]:
+        settings = self.runtime.settings
+        config = await self.runtime.fulfil.config()
+        lines = []
+        for name, key, value, secret in (
+            ("Fulfilment backend", FULFIL_BACKEND, config.backend, False),
+            ("Fulfilment URL", FULFIL_URL, config.url, False),
+            ("Fulfilment token", FULFIL_TOKEN, config.token, True),
+            ("Webhook secret", FULFIL_SECRET, config.secret, True),
+        ):
+            shown = mask(value) if secret else (f"`{safe(value, 200)}`" if value else "(not set)")
+            stored = await stored_of(key) is not None
+            lines.append(ShowLine(name, shown, origin_label(settings, DOTTED[key], stored)))
+        return lines
 
     # ----- helpers ----------------------------------------------------------------------
 

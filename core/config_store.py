@@ -25,8 +25,12 @@ PLEX_MACHINE_ID = "plex.machine_identifier"
 PLEX_CLIENT_ID = "plex.client_identifier"
 ADMIN_CHANNEL = "discord.admin_channel_id"
 AUTO_APPROVE = "requests.auto_approve"
+FULFIL_BACKEND = "fulfil.backend"
+FULFIL_URL = "fulfil.url"
+FULFIL_TOKEN = "fulfil.token"
+FULFIL_SECRET = "fulfil.secret"
 
-SECRET_KEYS = frozenset({PLEX_TOKEN})
+SECRET_KEYS = frozenset({PLEX_TOKEN, FULFIL_TOKEN, FULFIL_SECRET})
 
 
 class ConfigStore:

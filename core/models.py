@@ -66,6 +66,9 @@ class User(Model):
     plex_token = nullable_text()  # Fernet-encrypted plex.tv token
     linked_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The "download started" DM can be turned off by its own button. Nullable so that
+    # the migration can add it to a table with rows on every database: NULL means on.
+    dm_download_started = fields.BooleanField(default=True, null=True)
 
     class Meta:
         table = "users"
@@ -123,6 +126,12 @@ class BookRequest(Model):
     # The post in the admin channel, so every decision path can update it.
     admin_channel_id = fields.BigIntField(null=True)
     admin_message_id = fields.BigIntField(null=True)
+    # What the fulfilment backend reports (core/fulfil): download progress 0-100,
+    # a note on the stage (the backend's error, "not released yet, expected DATE")
+    # and the backend's own id of this request.
+    progress = fields.IntField(null=True)
+    stage_note = nullable_text()
+    external_id = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "requests"
@@ -185,3 +194,32 @@ class Dismissal(Model):
     class Meta:
         table = "recommend_dismissals"
         unique_together = (("user", "asin"),)
+
+
+class Handoff(Model):
+    """One approval owed to the fulfilment backend, delivered at least once, never twice.
+
+    Queued in the transaction that approves the request; the worker sends it
+    with capped backoff until the backend took it (`done_at`). `key` is unique
+    per approval (request id and its count of earlier hand-offs), so a retried
+    approval path cannot queue a second row.
+    """
+
+    id = fields.IntField(primary_key=True)
+    request: fields.ForeignKeyRelation[BookRequest] = fields.ForeignKeyField(
+        "models.BookRequest", related_name="handoffs", on_delete=fields.CASCADE
+    )
+    request_id: int
+    key = fields.CharField(max_length=64, unique=True)
+    backend = fields.CharField(max_length=16)
+    attempts = fields.IntField(default=0)
+    last_error = nullable_text()
+    # A send whose outcome is unknown (timeout): look the request up before sending again.
+    unclear = fields.BooleanField(default=False)
+    next_attempt_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    done_at = fields.DatetimeField(null=True, db_index=True)
+    outcome = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "handoffs"

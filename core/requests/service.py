@@ -20,6 +20,8 @@ from core import notify
 from core.catalog.models import CatalogBook
 from core.config_store import AUTO_APPROVE, ConfigStore
 from core.errors import UserError
+from core.fulfil.handoff import BackendProbe, queue_handoff
+from core.fulfil.stages import KIND_DOWNLOAD_STARTED
 from core.library import ScanService
 from core.matcher import BookIndex, BookQuery, LibraryItem, MatchResult
 from core.models import (
@@ -68,10 +70,18 @@ class RequestService:
     """Request lifecycle over the database; matching through the scan service's index."""
 
     def __init__(
-        self, scans: ScanService, store: ConfigStore, *, max_open_per_user: int = 10
+        self,
+        scans: ScanService,
+        store: ConfigStore,
+        *,
+        max_open_per_user: int = 10,
+        handoff_backend: BackendProbe | None = None,
     ) -> None:
         self._scans = scans
         self._store = store
+        # Every approval (decide, set_status, auto-approve at submit) queues a
+        # hand-off to this backend in its own transaction; None or "none": no hand-off.
+        self._handoff_backend = handoff_backend
         self.max_open_per_user = max_open_per_user
         # Find-or-create is one step: two people asking for one book at the same
         # instant get one request and a subscriber. The bot is the only process
@@ -141,15 +151,20 @@ class RequestService:
                 f"{self.max_open_per_user}). Wait for some to arrive first."
             )
         status = RequestStatus.APPROVED if await self.auto_approve() else RequestStatus.PENDING
-        req = await BookRequest.create(
-            requester=user,
-            asin=book.asin,
-            title=book.title,
-            author=book.author,
-            narrator=book.narrator,
-            cover_url=book.cover_url,
-            status=status,
-        )
+        backend = await self._backend() if status == RequestStatus.APPROVED else "none"
+        async with in_transaction() as conn:
+            req = await BookRequest.create(
+                requester=user,
+                asin=book.asin,
+                title=book.title,
+                author=book.author,
+                narrator=book.narrator,
+                cover_url=book.cover_url,
+                status=status,
+                using_db=conn,
+            )
+            if backend != "none":
+                await queue_handoff(req, backend, conn)
         log.info(
             "request %s created by %s: %s (%s)", req.id, user.discord_id, book.title, status
         )
@@ -225,8 +240,73 @@ class RequestService:
             raise _unchanged(req.id, req.status, status, decision=False)
         return await self._move(req, status, reason, decision=False)
 
+    def set_handoff_backend(self, probe: BackendProbe | None) -> None:
+        """Where approvals are handed off from now on (the fulfilment service is built after)."""
+        self._handoff_backend = probe
+
+    async def _backend(self) -> str:
+        return await self._handoff_backend() if self._handoff_backend is not None else "none"
+
+    async def follow_backend(
+        self,
+        request_id: int,
+        target: RequestStatus | None,
+        *,
+        progress: int | None,
+        stage_note: str | None,
+        reason: str | None = None,
+    ) -> bool:
+        """What the fulfilment backend reports: move (if allowed) and record progress and note.
+
+        The same compare-and-set as `set_status`; a move that is not allowed
+        (a closed request, a pending one) or that lost a race changes only
+        the progress and note of a request still in the state read. True
+        when the request moved. Entering `downloading` queues the "download
+        started" DM, once per request and person, for those who want it.
+        """
+        req = await self.get(request_id)
+        extra: dict[str, object] = {"progress": progress, "stage_note": stage_note}
+        if target is not None and target != req.status and can_move(req.status, target) \
+                and req.status != RequestStatus.PENDING:
+            source = RequestStatus(req.status)
+            try:
+                await self._move(req, target, reason, decision=False, more=extra)
+            except UserError:
+                return False
+            if target == RequestStatus.DOWNLOADING and source != target:
+                await self._download_started(req)
+            return True
+        if (req.progress, req.stage_note) != (progress, stage_note):
+            await BookRequest.filter(id=req.id, status=req.status).update(**extra)
+        return False
+
+    async def reapprove(self, request_id: int) -> BookRequest:
+        """Queue another hand-off of an approved-or-later open request (the admin's Retry)."""
+        req = await self.get(request_id)
+        backend = await self._backend()
+        if req.status not in OPEN_STATUSES or req.status == RequestStatus.PENDING:
+            raise UserError(f"Request #{req.id} is {req.status}; there is nothing to retry.")
+        if backend == "none":
+            raise UserError("No fulfilment backend is set up (`/setup fulfil`).")
+        async with in_transaction() as conn:
+            await queue_handoff(req, backend, conn)
+        return req
+
+    async def _download_started(self, req: BookRequest) -> None:
+        people = await self.audience(req)
+        off = set(await User.filter(discord_id__in=people, dm_download_started=False)
+                  .values_list("discord_id", flat=True))
+        rows = notify.rows_for(req, KIND_DOWNLOAD_STARTED, [p for p in people if p not in off])
+        await Notification.bulk_create(rows, ignore_conflicts=True)
+
     async def _move(
-        self, req: BookRequest, target: RequestStatus, reason: str | None, *, decision: bool
+        self,
+        req: BookRequest,
+        target: RequestStatus,
+        reason: str | None,
+        *,
+        decision: bool,
+        more: dict[str, object] | None = None,
     ) -> BookRequest:
         """Compare-and-set `req.status` -> `target`; exactly one of racing moves wins.
 
@@ -241,6 +321,8 @@ class RequestService:
         changes: dict[str, object] = {"status": target, "reason": reason, "updated_at": now}
         if target == RequestStatus.AVAILABLE:
             changes["available_at"] = now
+        changes.update(more or {})
+        backend = await self._backend() if target == RequestStatus.APPROVED else "none"
         async with in_transaction() as conn:
             won = await BookRequest.filter(id=req.id, status=source).using_db(conn).update(
                 **changes
@@ -260,6 +342,8 @@ class RequestService:
                     extra = f"{source}->{target}:{earlier}"
                 rows = notify.rows_for(req, kind, await self.audience(req), extra=extra)
                 await Notification.bulk_create(rows, ignore_conflicts=True, using_db=conn)
+            if backend != "none":
+                await queue_handoff(req, backend, conn)
         log.info("request %s moved from %s to %s", req.id, source, target)
         return req
 

@@ -17,7 +17,7 @@ CONTRACT = {
     "requests": set(),
     "library": set(),
     "recommend": set(),
-    "setup": {"plex", "library", "channel", "approval", "show"},
+    "setup": {"plex", "library", "channel", "approval", "show", "fulfil"},
     "admin": {"scan", "pending", "approve", "deny", "status"},
 }
 
