@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from core.catalog.client import AUDIBLE_HOSTS
 from core.db import normalize_db_url, redact_db_url
+from core.inbound.address import LISTEN_FORMAT, parse_listen
 
 CONFIG_ENV = "EARMARK_CONFIG"
 DEFAULT_CONFIG = "config.toml"
@@ -86,6 +87,18 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The inbound API and /healthz (`core.inbound`); off while `listen` is empty."""
+
+    listen: str = ""  # "host:port"
+    token: str = ""  # bearer token of /api; required when listen is set
+
+
+#: The shortest inbound token accepted: a guessable token would open the status API.
+MIN_HTTP_TOKEN = 16
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     plex: PlexSettings = field(default_factory=PlexSettings)
@@ -95,6 +108,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     path: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
 
@@ -108,7 +122,7 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret in these settings, for the log filter."""
-        return [s for s in (self.discord.token, self.plex.token) if s]
+        return [s for s in (self.discord.token, self.plex.token, self.http.token) if s]
 
 
 _SECTIONS: dict[str, type] = {
@@ -120,6 +134,7 @@ _SECTIONS: dict[str, type] = {
     "database": DatabaseSettings,
     "security": SecuritySettings,
     "health": HealthSettings,
+    "http": HttpSettings,
 }
 
 
@@ -217,6 +232,16 @@ def _as_library_id(value: Any) -> str:
     return text
 
 
+def _as_listen(value: Any) -> str:
+    text = _as_str(value)
+    if text:
+        try:
+            parse_listen(text)
+        except ValueError:
+            raise TypeError(LISTEN_FORMAT) from None
+    return text
+
+
 def _as_db_url(value: Any) -> str:
     try:
         return normalize_db_url(_as_str(value))
@@ -243,6 +268,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "database.url": _as_db_url,
     "security.key_file": _as_str,
     "health.file": _as_str,
+    "http.listen": _as_listen,
+    "http.token": _as_str,
 }
 
 
@@ -354,7 +381,25 @@ def load_settings(
     built["security"] = SecuritySettings(key_file=str(_absolute(built["security"].key_file, base)))
     if built["health"].file:
         built["health"] = HealthSettings(file=str(_absolute(built["health"].file, base)))
+    _check_http(built["http"], path)
     return Settings(**built, path=path, origins=origins)
+
+
+def _check_http(http: HttpSettings, path: Path | None) -> None:
+    """An open inbound API without a strong token would let anyone move requests."""
+    if not http.listen:
+        return
+    where = path or "the environment"
+    if not http.token:
+        raise ConfigError(
+            f"{where}: [http] listen is set but [http] token is empty: set a long random "
+            "token (e.g. `openssl rand -hex 32`) there or in EARMARK_HTTP_TOKEN"
+        )
+    if len(http.token) < MIN_HTTP_TOKEN:
+        raise ConfigError(
+            f"{where}: [http] token is too short: use at least {MIN_HTTP_TOKEN} characters "
+            "(e.g. `openssl rand -hex 32`)"
+        )
 
 
 def _parse(
