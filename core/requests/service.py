@@ -217,9 +217,20 @@ class RequestService:
         return req
 
     async def set_status(
-        self, request_id: int, status: RequestStatus, reason: str | None = None
+        self,
+        request_id: int,
+        status: RequestStatus,
+        reason: str | None = None,
+        *,
+        progress: int | None = None,
     ) -> BookRequest:
-        """Move a request along the lifecycle (the download side reports here)."""
+        """Move a request along the lifecycle (the download side reports here).
+
+        `progress` (percent, from the inbound API) is accepted and not stored yet.
+        """
+        # TODO(issue 10): store `progress` in the `requests.progress` column once its
+        # migration lands; until then the inbound API validates it and it stops here.
+        del progress
         req = await self.get(request_id)
         if not can_move(req.status, status):
             raise _unchanged(req.id, req.status, status, decision=False)
