@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from bot.config import HttpSettings
+from cogs._approval import post_request
 from core.models import BookRequest, Notification, RequestStatus
 from core.redact import MASK, redact
 from tests.e2e.helpers import add_request, make_request
@@ -26,7 +27,6 @@ from tests.fakes.discord import FakeMessage
 
 TOKEN = "inbound-token-7c1e55d0a9b34f28"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-PHM = "B08G9PRS1K"
 
 pytestmark = pytest.mark.world(
     http=HttpSettings(listen="127.0.0.1:0", token=TOKEN), admin_channel=True
@@ -192,10 +192,8 @@ async def test_closed_requests_stay_closed(world: World, http: aiohttp.ClientSes
 async def test_a_download_script_moves_a_request_with_dms_and_the_admin_post(
     world: World, http: aiohttp.ClientSession
 ) -> None:
-    await world.link(world.alice)
-    inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
-    await inter.wait_for_edit(lambda m: bool(m.embeds))
-    (req,) = await BookRequest.all()
+    req = await make_request(world, world.alice, "Project Hail Mary", status=RequestStatus.PENDING)
+    await post_request(world.bot, req)  # what /request does with a new request
     post = await world.fd.wait_for_message(world.admin_channel_id, lambda m: bool(m.buttons))
 
     status, body = await move(http, world, req, status="approved")
