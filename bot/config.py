@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from core.catalog.client import AUDIBLE_HOSTS
 from core.db import normalize_db_url, redact_db_url
+from core.inbound.address import LISTEN_FORMAT, parse_listen
 
 CONFIG_ENV = "EARMARK_CONFIG"
 DEFAULT_CONFIG = "config.toml"
@@ -96,6 +97,18 @@ class FulfilSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The inbound API and /healthz (`core.inbound`); off while `listen` is empty."""
+
+    listen: str = ""  # "host:port"
+    token: str = ""  # bearer token of /api; required when listen is set
+
+
+#: The shortest inbound token accepted: a guessable token would open the status API.
+MIN_HTTP_TOKEN = 16
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     plex: PlexSettings = field(default_factory=PlexSettings)
@@ -106,6 +119,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     fulfil: FulfilSettings = field(default_factory=FulfilSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     path: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
 
@@ -119,7 +133,10 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret in these settings, for the log filter."""
-        secrets = (self.discord.token, self.plex.token, self.fulfil.token, self.fulfil.secret)
+        secrets = (
+            self.discord.token, self.plex.token, self.fulfil.token, self.fulfil.secret,
+            self.http.token,
+        )
         return [s for s in secrets if s]
 
 
@@ -133,6 +150,7 @@ _SECTIONS: dict[str, type] = {
     "security": SecuritySettings,
     "health": HealthSettings,
     "fulfil": FulfilSettings,
+    "http": HttpSettings,
 }
 
 
@@ -237,6 +255,16 @@ def _as_backend(value: Any) -> str:
     return text
 
 
+def _as_listen(value: Any) -> str:
+    text = _as_str(value)
+    if text:
+        try:
+            parse_listen(text)
+        except ValueError:
+            raise TypeError(LISTEN_FORMAT) from None
+    return text
+
+
 def _as_db_url(value: Any) -> str:
     try:
         return normalize_db_url(_as_str(value))
@@ -267,6 +295,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "fulfil.url": _as_url,
     "fulfil.token": _as_str,
     "fulfil.secret": _as_str,
+    "http.listen": _as_listen,
+    "http.token": _as_str,
 }
 
 
@@ -378,7 +408,25 @@ def load_settings(
     built["security"] = SecuritySettings(key_file=str(_absolute(built["security"].key_file, base)))
     if built["health"].file:
         built["health"] = HealthSettings(file=str(_absolute(built["health"].file, base)))
+    _check_http(built["http"], path)
     return Settings(**built, path=path, origins=origins)
+
+
+def _check_http(http: HttpSettings, path: Path | None) -> None:
+    """An open inbound API without a strong token would let anyone move requests."""
+    if not http.listen:
+        return
+    where = path or "the environment"
+    if not http.token:
+        raise ConfigError(
+            f"{where}: [http] listen is set but [http] token is empty: set a long random "
+            "token (e.g. `openssl rand -hex 32`) there or in EARMARK_HTTP_TOKEN"
+        )
+    if len(http.token) < MIN_HTTP_TOKEN:
+        raise ConfigError(
+            f"{where}: [http] token is too short: use at least {MIN_HTTP_TOKEN} characters "
+            "(e.g. `openssl rand -hex 32`)"
+        )
 
 
 def _parse(

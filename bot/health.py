@@ -7,6 +7,8 @@ when, whether it is connected to Discord, whether the database answers, and
 each scheduled job's state. `python -m bot health`, run in another process,
 reads it and exits 0 when it is fresh and every part is well, else 1 with
 one line per problem. It opens nothing itself: a check must stay cheap.
+`GET /healthz` of the inbound API (`cogs.http_api`) answers from the same
+`HealthProbe`, live, for monitors that speak HTTP.
 """
 
 from __future__ import annotations
@@ -83,16 +85,12 @@ async def _db_ok() -> bool:
     return True
 
 
-class HealthWriter:
-    """Writes the heartbeat of `bot` to `path` until stopped."""
+class HealthProbe:
+    """What is well and what is not in `bot`: the heartbeat file and `/healthz` both ask this."""
 
-    def __init__(self, bot: commands.Bot, path: str | os.PathLike[str],
-                 interval: float | None = None) -> None:
+    def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
-        self.path = Path(path)
-        self.interval = interval or HEARTBEAT_SECONDS
         self._ticks: dict[str, tuple[int, str | None]] = {}
-        self._task: asyncio.Task[None] | None = None
 
     def jobs(self) -> list[JobBeat]:
         """Every `tasks.Loop` of every loaded cog, with what changed since the last beat."""
@@ -129,6 +127,24 @@ class HealthWriter:
             "database": await _db_ok(),
             "jobs": [asdict(job) for job in self.jobs()],
         }
+
+    async def report(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy or not, with the beat and its problems: the body of `GET /healthz`."""
+        data = await self.beat()
+        found = problems(data, data["written_at"])
+        del data["pid"]
+        return not found, {"healthy": not found, "problems": found, **data}
+
+
+class HealthWriter(HealthProbe):
+    """Writes the heartbeat of `bot` to `path` until stopped."""
+
+    def __init__(self, bot: commands.Bot, path: str | os.PathLike[str],
+                 interval: float | None = None) -> None:
+        super().__init__(bot)
+        self.path = Path(path)
+        self.interval = interval or HEARTBEAT_SECONDS
+        self._task: asyncio.Task[None] | None = None
 
     async def write(self) -> None:
         data = await self.beat()

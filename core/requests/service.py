@@ -232,13 +232,28 @@ class RequestService:
         return req
 
     async def set_status(
-        self, request_id: int, status: RequestStatus, reason: str | None = None
+        self,
+        request_id: int,
+        status: RequestStatus,
+        reason: str | None = None,
+        *,
+        progress: int | None = None,
     ) -> BookRequest:
-        """Move a request along the lifecycle (the download side reports here)."""
+        """Move a request along the lifecycle (`/admin status`, the inbound API).
+
+        `progress` (percent) is kept while the request is downloading and
+        cleared when it moves on; entering `downloading` queues the "download
+        started" DM, as when the fulfilment backend reports it.
+        """
         req = await self.get(request_id)
         if not can_move(req.status, status):
             raise _unchanged(req.id, req.status, status, decision=False)
-        return await self._move(req, status, reason, decision=False)
+        downloading = status == RequestStatus.DOWNLOADING
+        more: dict[str, object] = {"progress": progress if downloading else None}
+        moved = await self._move(req, status, reason, decision=False, more=more)
+        if downloading:
+            await self._download_started(moved)
+        return moved
 
     def set_handoff_backend(self, probe: BackendProbe | None) -> None:
         """Where approvals are handed off from now on (the fulfilment service is built after)."""
