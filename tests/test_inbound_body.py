@@ -66,10 +66,10 @@ def test_request_json_has_no_personal_data() -> None:
     req = BookRequest(
         id=7, requester_id=123456789012345678, asin="B08G9PRS1K", title="Project Hail Mary",
         author="Andy Weir", narrator="Ray Porter", status=RequestStatus.DOWNLOADING,
-        reason=None, created_at=when, updated_at=when,
+        reason=None, progress=52, created_at=when, updated_at=when,
     )
     assert request_json(req) == {
         "id": 7, "status": "downloading", "title": "Project Hail Mary", "author": "Andy Weir",
-        "narrator": "Ray Porter", "asin": "B08G9PRS1K", "reason": None,
+        "narrator": "Ray Porter", "asin": "B08G9PRS1K", "reason": None, "progress": 52,
         "created_at": "2024-05-01T12:00:00+00:00", "updated_at": "2024-05-01T12:00:00+00:00",
     }
