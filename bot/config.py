@@ -81,6 +81,11 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowSettings:
+    check_hours: float = 24.0  # new-release check interval (`[follow]`)
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSettings:
     file: str = ""  # the heartbeat file for `python -m bot health`; empty = none written
 
@@ -95,6 +100,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    follow: FollowSettings = field(default_factory=FollowSettings)
     path: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
 
@@ -120,6 +126,7 @@ _SECTIONS: dict[str, type] = {
     "database": DatabaseSettings,
     "security": SecuritySettings,
     "health": HealthSettings,
+    "follow": FollowSettings,
 }
 
 
@@ -243,6 +250,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "database.url": _as_db_url,
     "security.key_file": _as_str,
     "health.file": _as_str,
+    "follow.check_hours": _as_interval("hours", 3600.0),
 }
 
 
