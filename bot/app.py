@@ -45,6 +45,7 @@ COGS: tuple[str, ...] = (
     "cogs.scheduler",
     "cogs.notify",
     "cogs.recommend",
+    "cogs.follow",
 )
 TREE_HASH_KEY = "discord.tree_hash"
 #: Names discord.py gives the tasks that run command, button and modal handlers.

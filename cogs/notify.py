@@ -43,6 +43,7 @@ from bot.app import OUTBOX_EVENT, EarmarkBot
 from bot.render import NO_PINGS, safe
 from cogs._cards import Cards
 from cogs._embeds import status_label
+from cogs._follow import PLAIN_RELEASE, release_books, release_embed, release_line, release_view
 from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.models import Notification
@@ -300,6 +301,10 @@ class Notify(commands.Cog, name=COG_NAME):
         self, note: Notification, payload: Mapping[str, Any]
     ) -> Message:
         """One line (what, which book, which server), the book's card, the Listen button."""
+        if note.kind == notify.KIND_RELEASE:
+            books = release_books(payload)
+            return Message(release_line(books), release_embed(self.cards, books),
+                           PLAIN_RELEASE, release_view(books))
         line = dm_line(note.kind, payload, note.user_id, self.cards.guild_name())
         embed = await self.cards.request(
             payload, heading=NEXT_STEPS.get(note.kind, ""), show_status=False
