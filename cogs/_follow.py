@@ -5,6 +5,7 @@
 - `ReleaseButton`: Request / Not interested under a release DM. Its custom_id
   carries the action and the ASIN, so it works after restarts; only a user
   who was told about that book may press it (`announced_releases`).
+- `post_arrivals`: books new in Plex to the `/setup announce` channel.
 - `FollowButton`: "Follow this series" / "Follow this author" under
   `/recommend`, the "it's in Plex" DM and the new-arrivals channel. Its
   custom_id carries the owner (0: anyone) and the target.
@@ -31,8 +32,8 @@ from cogs._embeds import COLOUR, series_text
 from cogs._submit import submit
 from core.catalog.models import CatalogBook
 from core.errors import UserError
-from core.follow import Target
-from core.models import AnnouncedRelease, Dismissal, FollowKind
+from core.follow import Target, arrivals
+from core.models import AnnouncedRelease, Dismissal, FollowKind, PlexItem
 
 log = logging.getLogger(__name__)
 
@@ -257,3 +258,51 @@ def register(bot: EarmarkBot) -> None:
 
 def unregister(bot: EarmarkBot) -> None:
     bot.remove_dynamic_items(ReleaseButton, FollowButton)
+
+
+async def post_arrivals(bot: EarmarkBot) -> int:
+    """New books in Plex to the announce channel: a post each, or one digest for many."""
+    store = bot.runtime.store
+    news = await arrivals.pending(store)
+    channel_id = await arrivals.channel(store)
+    if news is None or channel_id is None:
+        return 0
+    channel = bot.get_partial_messageable(channel_id)
+    cards = Cards(bot)
+    try:
+        if news.digest:
+            await channel.send(embed=arrivals_digest(news), allowed_mentions=NO_PINGS)
+            posts = 1
+        else:
+            for item in news.items:
+                await channel.send(**await arrival_post(cards, item), allowed_mentions=NO_PINGS)
+            posts = len(news.items)
+    except discord.HTTPException as err:  # the watermark stays: posted again next time
+        log.warning("could not post new arrivals to channel %s: %s", channel_id, err)
+        return 0
+    await arrivals.posted(store, news)
+    log.info("posted %d new arrival(s) to channel %s", news.total, channel_id)
+    return posts
+
+
+async def arrival_post(cards: Cards, item: PlexItem) -> dict[str, Any]:
+    """One new book: its card (cover from the catalog) and "Follow the series" for anyone."""
+    book = await cards.catalog_book(item.asin)
+    embed = await cards.item(item, heading="📚 New in Plex")
+    view = discord.ui.View(timeout=None)
+    for button in follow_buttons(0, book)[:1] if book else []:
+        view.add_item(button)
+    if listen := await cards.listen_button(item.rating_key):
+        view.add_item(listen)
+    return {"embed": embed, "view": view} if view.children else {"embed": embed}
+
+
+def arrivals_digest(news: arrivals.Arrivals) -> discord.Embed:
+    lines = [f"**{safe(i.title, 100)}**" + (f" — {safe(i.author, 60)}" if i.author else "")
+             for i in news.items]
+    if news.total > len(news.items):
+        lines.append(f"…and {news.total - len(news.items)} more. `/library` has them all.")
+    embed = discord.Embed(
+        title=f"📚 {news.total} new books in Plex", description="\n".join(lines), colour=COLOUR
+    )
+    return fit_embed(embed)

@@ -18,7 +18,7 @@ from discord.ext import commands, tasks
 
 from bot.app import EarmarkBot, Interaction
 from bot.render import NO_PINGS, choices, safe
-from cogs._follow import register, unregister
+from cogs._follow import post_arrivals, register, unregister
 from cogs._views import OwnedView
 from core.errors import UserError
 from core.follow import CheckReport, Target
@@ -107,12 +107,34 @@ class FollowCog(commands.Cog, name="Follow"):
         self.first_delay = FIRST_CHECK_DELAY
         self.last_report: CheckReport | None = None
         self.release_check.change_interval(hours=self.runtime.settings.follow.check_hours)
+        # New books reach the mirror with the recently-added poll: look as often as it runs.
+        self.arrivals.change_interval(minutes=self.runtime.settings.scan.recently_added_minutes)
 
     async def cog_load(self) -> None:
         self.release_check.start()
+        self.arrivals.start()
 
     async def cog_unload(self) -> None:
         self.release_check.cancel()
+        self.arrivals.cancel()
+
+    # ----- new in the library (`/setup announce`) -------------------------------------------
+
+    @tasks.loop(minutes=5)
+    async def arrivals(self) -> None:
+        await self.post_arrivals()
+
+    @arrivals.before_loop
+    async def _before_arrivals(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def post_arrivals(self) -> int:
+        """Post what is new in Plex to the announce channel; never raises. Returns posts made."""
+        try:
+            return await post_arrivals(self.bot)
+        except Exception:
+            log.exception("posting new arrivals failed; trying again later")
+            return 0
 
     # ----- the check ----------------------------------------------------------------------
 

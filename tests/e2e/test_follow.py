@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -128,3 +129,42 @@ async def test_the_cap_exactly_one_option_and_unfollow(world: World) -> None:
     gone = await world.fd.slash(world.alice, world.guild, "unfollow", name=choices[0]["value"])
     assert "Unfollowed Series 9" in gone.content
     assert await Follow.filter(user_id=world.alice.id).count() == MAX_FOLLOWS - 2
+
+
+@pytest.mark.world(cogs=(*COGS, "cogs.setup"))
+async def test_new_arrivals_are_posted_but_never_the_library_of_a_first_scan(
+    world: World,
+) -> None:
+    news = world.fd.add_channel(world.guild, "new-in-plex")
+    for i in range(30):  # books Plex holds since long before Earmark
+        world.pms.add_album(f"Old Book {i}", "Some Author", added_at=1_600_000_000 + i)
+    inter = await world.fd.slash(world.boss, world.guild, "setup announce", channel=news)
+    assert "from now on" in inter.content
+    await world.runtime.scans.run("full")  # the first scan: 30 books, none of them new
+    assert await cog(world).post_arrivals() == 0
+
+    world.pms.add_album("Ancillary Justice", "Ann Leck", added_at=int(time.time()) + 10,
+                        guid=f"com.plexapp.agents.audnexus://{OLD}?lang=en")
+    await world.runtime.scans.run("recent")
+    assert await cog(world).post_arrivals() == 1
+    [post] = world.fd.channel_messages(news)
+    assert "Ancillary Justice" in post.text and "New in Plex" in post.text
+    follow = next(c for c in post.custom_ids if c.startswith("earmark:fol:0:s:"))
+    await world.link(world.bob)
+    click = await world.fd.click(world.bob, post, follow)
+    assert "You now follow **Radch**" in click.messages[0].text
+    assert await Follow.filter(user_id=world.bob.id, kind=FollowKind.SERIES).exists()
+    assert await cog(world).post_arrivals() == 0  # posted once
+
+    for i in range(6):  # many at once: one digest
+        world.pms.add_album(f"New Book {i}", "Other Author")
+    await world.runtime.scans.run("recent")
+    assert await cog(world).post_arrivals() == 1
+    digest = world.fd.channel_messages(news)[-1]
+    assert "6 new books in Plex" in digest.text
+
+    off = await world.fd.slash(world.boss, world.guild, "setup announce")
+    assert "no longer" in off.content
+    world.pms.add_album("Unposted", "Other Author")
+    await world.runtime.scans.run("recent")
+    assert await cog(world).post_arrivals() == 0
