@@ -9,6 +9,7 @@ from typing import cast
 import pytest
 
 from cogs.follow import FollowCog
+from core import notify
 from core.follow import MAX_FOLLOWS, ReleaseChecker
 from core.models import BookRequest, Follow, FollowKind, RequestStatus
 from tests.e2e.world import World, eventually
@@ -168,3 +169,22 @@ async def test_new_arrivals_are_posted_but_never_the_library_of_a_first_scan(
     world.pms.add_album("Unposted", "Other Author")
     await world.runtime.scans.run("recent")
     assert await cog(world).post_arrivals() == 0
+
+
+async def test_the_in_plex_dm_offers_follow_buttons_for_its_reader_only(world: World) -> None:
+    await world.link(world.alice)
+    await world.link(world.bob)
+    await notify.queue(world.alice.id, notify.KIND_AVAILABLE, {
+        "title": "Ancillary Justice", "author": "Ann Leck", "asin": OLD, "status": "available",
+    }, key="available:test:alice")
+    world.bot.kick_outbox()
+    await eventually(lambda: world.fd.dms[world.alice.id], what="the it's-in-Plex DM")
+    [dm] = world.fd.dms[world.alice.id]
+    series = f"earmark:fol:{world.alice.id}:s:"
+    button = next(c for c in dm.custom_ids if c.startswith(series))
+    assert any(c.startswith(f"earmark:fol:{world.alice.id}:a:{LECKIE}:") for c in dm.custom_ids)
+    refused = await world.fd.click(world.bob, dm, button, force=True)
+    assert "someone else" in refused.messages[0].text
+    done = await world.fd.click(world.alice, dm, button)
+    assert "You now follow **Radch**" in done.messages[0].text
+    assert await Follow.filter(user_id=world.alice.id, kind=FollowKind.SERIES).count() == 1
