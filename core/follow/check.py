@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 RECENT_DAYS = 30  # a release this fresh is still news (covers a catalog outage of weeks)
 AHEAD_DAYS = 365  # pre-orders further out than this wait for a later run
 DIGEST_MAX = 10  # books per message; more become several messages
-DEFAULT_BUDGET = 2000  # catalog lookups per run
+DEFAULT_BUDGET = 3000  # catalog lookups per run (more targets: the rest go first next run)
 DEFAULT_CONCURRENCY = 4
 
 
@@ -211,11 +211,12 @@ class ReleaseChecker:
         if not fresh:
             return
         entries = []
+        mine = await _open_requests_of(user_id)
         for book in fresh:
             if book.asin not in states:
                 states[book.asin] = await self._library_state(book)
             state, rating_key = states[book.asin]
-            if state == "new" and await _requested_by(user_id, book):
+            if state == "new" and mine is not None and mine.same_work(BookQuery.of(book)):
                 state = "requested"
             entries.append(payload_book(book, state, rating_key))
         async with in_transaction():
@@ -279,14 +280,12 @@ async def _followers(targets: Iterable[Target]) -> dict[tuple[FollowKind, str], 
     return out
 
 
-async def _requested_by(user_id: int, book: CatalogBook) -> bool:
-    """An open request for the same work that this user made or joined."""
+async def _open_requests_of(user_id: int) -> BookIndex[Any] | None:
+    """The open requests this user made or joined, for "already requested by you"."""
     mine = await BookRequest.filter(
         Q(requester_id=user_id) | Q(subscribers__user_id=user_id), status__in=OPEN_STATUSES
     ).distinct()
-    if not mine:
-        return False
-    return BookIndex(mine, key=lambda r: str(r.id)).same_work(BookQuery.of(book)) is not None
+    return BookIndex(mine, key=lambda r: str(r.id)) if mine else None
 
 
 async def _mark_checked(targets: Sequence[Target], found: dict[str, list[CatalogBook]]) -> None:
