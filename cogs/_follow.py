@@ -26,10 +26,10 @@ import discord
 from bot.app import EarmarkBot, bot_of
 from bot.limits import TITLE, fit_embed
 from bot.render import NO_PINGS, safe
-from bot.tree import report_error
 from cogs._cards import Cards
 from cogs._embeds import COLOUR, series_text
 from cogs._submit import submit
+from cogs._views import AnswersErrors
 from core.catalog.models import CatalogBook
 from core.errors import UserError
 from core.follow import Target, arrivals
@@ -129,7 +129,8 @@ def release_view(books: Sequence[Mapping[str, Any]]) -> discord.ui.View | None:
 
 
 class ReleaseButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=RELEASE_TEMPLATE
+    AnswersErrors, discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=RELEASE_TEMPLATE,
 ):
     """Request or Not interested for one announced book; understood after restarts."""
 
@@ -153,13 +154,6 @@ class ReleaseButton(
     ) -> ReleaseButton:
         action: ReleaseAction = "req" if match["action"] == "req" else "no"
         return cls(action, match["asin"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        # discord.py swallows exceptions from dynamic items: answer them here.
-        try:
-            await self._handle(interaction)
-        except Exception as err:
-            await report_error(interaction, err)
 
     async def _handle(self, interaction: discord.Interaction) -> None:
         user_id = interaction.user.id
@@ -199,7 +193,8 @@ def follow_label(target: Target) -> str:
 
 
 class FollowButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=FOLLOW_TEMPLATE
+    AnswersErrors, discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=FOLLOW_TEMPLATE,
 ):
     """One click to follow an author or series; only its owner (0 = anyone) may press it."""
 
@@ -221,21 +216,16 @@ class FollowButton(
         kind = FollowKind.AUTHOR if match["kind"] == "a" else FollowKind.SERIES
         return cls(int(match["owner"]), Target.from_choice(kind, match["value"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            if self.owner_id and interaction.user.id != self.owner_id:
-                raise UserError("This button belongs to someone else; use `/follow` yourself.")
-            _, created = await bot_of(interaction).runtime.follow.follow(
-                interaction.user.id, self.target
-            )
-            name = safe(self.target.display_name, 100)
-            text = (f"🔔 You now follow **{name}**: you'll get a DM when a new book comes out."
-                    if created else f"You already follow **{name}**.")
-            await interaction.response.send_message(
-                text, ephemeral=True, allowed_mentions=NO_PINGS
-            )
-        except Exception as err:
-            await report_error(interaction, err)
+    async def _handle(self, interaction: discord.Interaction) -> None:
+        if self.owner_id and interaction.user.id != self.owner_id:
+            raise UserError("This button belongs to someone else; use `/follow` yourself.")
+        _, created = await bot_of(interaction).runtime.follow.follow(
+            interaction.user.id, self.target
+        )
+        name = safe(self.target.display_name, 100)
+        text = (f"🔔 You now follow **{name}**: you'll get a DM when a new book comes out."
+                if created else f"You already follow **{name}**.")
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 def follow_buttons(owner_id: int, book: CatalogBook) -> list[FollowButton]:
