@@ -9,7 +9,7 @@ import pytest
 from core.catalog.client import AudibleCatalog
 from core.catalog.models import parse_product
 from tests.fakes.catalog import FakeAudible
-from tests.fakes.retry import QUICK_RETRY
+from tests.test_catalog_client import catalog as catalog  # the client, over this `fake`
 
 
 @pytest.fixture
@@ -22,12 +22,6 @@ async def fake() -> AsyncIterator[FakeAudible]:
         server.add_product(asin="B0OTH00001", title="Radch Cookbook", authors=["Bo Other"],
                            release_date="2026-01-01")
         yield server
-
-
-@pytest.fixture
-async def catalog(fake: FakeAudible) -> AsyncIterator[AudibleCatalog]:
-    async with AudibleCatalog(base_url=fake.url, timeout=1.0, retry=QUICK_RETRY) as client:
-        yield client
 
 
 async def test_by_author_asks_audible_by_author_newest_first(

@@ -24,7 +24,7 @@ from core.models import (
     User,
 )
 from tests.fakes.catalog import FakeAudible
-from tests.fakes.retry import QUICK_RETRY
+from tests.test_catalog_client import catalog as catalog  # the client, over this `fake`
 
 TODAY = date(2026, 12, 1)
 AUTHOR = Target(FollowKind.AUTHOR, "Ann Leck", "B0ANNLECK1")
@@ -80,12 +80,6 @@ async def fake() -> AsyncIterator[FakeAudible]:
     async with FakeAudible(load_fixtures=False) as server:
         stock(server)
         yield server
-
-
-@pytest.fixture
-async def catalog(fake: FakeAudible) -> AsyncIterator[AudibleCatalog]:
-    async with AudibleCatalog(base_url=fake.url, timeout=1.0, retry=QUICK_RETRY) as client:
-        yield client
 
 
 async def linked(*ids: int) -> None:
