@@ -32,7 +32,7 @@ from cogs._submit import submit
 from cogs._views import AnswersErrors
 from core.catalog.models import CatalogBook
 from core.errors import UserError
-from core.follow import Target, arrivals
+from core.follow import Target, arrivals, days
 from core.models import AnnouncedRelease, Dismissal, FollowKind, PlexItem
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ class ReleaseButton(
         book = await bot.runtime.catalog_cache.product(self.asin)
         if book is None:
             raise UserError("The catalog no longer has this book, so it cannot be requested.")
+        await days.remember([book])  # a pre-order: `/requests` says "not released yet"
 
         async def show(embed: discord.Embed, view: discord.ui.View | None) -> None:
             extra: dict[str, Any] = {"view": view} if view is not None else {}

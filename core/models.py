@@ -250,3 +250,14 @@ class AnnouncedRelease(Model):
     class Meta:
         table = "announced_releases"
         unique_together = (("user", "asin"),)
+
+
+class ReleaseDay(Model):
+    """The day a book not yet out comes out, as the catalog said: `/requests` shows the wait."""
+
+    asin = fields.CharField(max_length=16, primary_key=True)
+    release_date = fields.CharField(max_length=10)  # ISO day
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "release_days"

@@ -13,7 +13,7 @@ from core import notify
 from core.catalog.client import AudibleCatalog
 from core.catalog.models import CatalogBook
 from core.errors import UserError
-from core.follow import FollowService, ReleaseChecker, Target
+from core.follow import FollowService, ReleaseChecker, Target, days
 from core.models import (
     AnnouncedRelease,
     BookRequest,
@@ -109,6 +109,8 @@ async def test_new_and_upcoming_books_of_an_author_in_one_digest(
     upcoming = next(b for b in note.payload["books"] if b["asin"] == "B0UPC00001")
     assert upcoming["release_date"] == "2027-02-01" and upcoming["state"] == "new"
     assert report.lookups == 1 and report.announced == 3 and report.messages == 1
+    # Pre-orders keep their day for `/requests`; books already out do not.
+    assert await days.upcoming(["B0UPC00001", "B0NEW00001"], TODAY) == {"B0UPC00001": "2027-02-01"}
 
 
 async def test_a_series_new_volume_but_not_an_other_region_edition_of_an_old_one(

@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 from core import notify
 from core.catalog.errors import CatalogError
 from core.catalog.models import CatalogBook
+from core.follow import days
 from core.follow.targets import Target
 from core.matcher import BookIndex, BookQuery
 from core.models import (
@@ -147,6 +148,7 @@ class ReleaseChecker:
         order = await _check_order(targets)
         chosen, report.deferred = order[: self.budget], max(0, len(order) - self.budget)
         found = await self._lookups(chosen, report)
+        await days.remember((b for books in found.values() for b in books), today)
         per_user: dict[int, dict[str, CatalogBook]] = defaultdict(dict)
         followers = await _followers([t for t in chosen if t.key in found])
         for target in chosen:

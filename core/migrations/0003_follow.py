@@ -53,4 +53,14 @@ class Migration(migrations.Migration):
             options={'table': 'follow_checks', 'app': 'models', 'unique_together': (('kind', 'key'),), 'pk_attr': 'id', 'table_description': "When one followed target was last looked up: the oldest go first within a run's budget."},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='ReleaseDay',
+            fields=[
+                ('asin', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=16)),
+                ('release_date', fields.CharField(max_length=10)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'release_days', 'app': 'models', 'pk_attr': 'asin', 'table_description': 'The day a book not yet out comes out, as the catalog said: `/requests` shows the wait.'},
+            bases=['Model'],
+        ),
     ]

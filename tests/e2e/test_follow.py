@@ -83,6 +83,8 @@ async def test_two_followers_one_lookup_two_dms_and_a_request(world: World) -> N
     assert req.requester_id == world.alice.id and req.status == RequestStatus.PENDING
     await eventually(lambda: world.fd.channel_messages(world.admin_channel_id),
                      what="the request's admin post")
+    listing = await world.fd.slash(world.alice, world.guild, "requests")
+    assert f"not released yet ({day(40)})" in listing.original.text
 
     no = await world.fd.click(world.bob, world.fd.dms[world.bob.id][0],
                               f"earmark:rel:no:{NEW}")
