@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.index_bench
 	$(BIN)/python -m bench.library_bench
 	$(BIN)/python -m bench.request_bench
+	$(BIN)/python -m bench.follow_bench
 
 # Refresh constraints.txt: the newest versions pyproject.toml allows, for the run, test
 # and postgres extras, resolved by pip-compile in a throwaway venv. Commit the result.

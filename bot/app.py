@@ -47,6 +47,7 @@ COGS: tuple[str, ...] = (
     "cogs.recommend",
     "cogs.fulfil",
     "cogs.http_api",  # the inbound API; idle unless [http] listen is set
+    "cogs.follow",
 )
 TREE_HASH_KEY = "discord.tree_hash"
 #: Names discord.py gives the tasks that run command, button and modal handlers.

@@ -82,6 +82,11 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowSettings:
+    check_hours: float = 24.0  # new-release check interval (`[follow]`)
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSettings:
     file: str = ""  # the heartbeat file for `python -m bot health`; empty = none written
 
@@ -120,6 +125,7 @@ class Settings:
     health: HealthSettings = field(default_factory=HealthSettings)
     fulfil: FulfilSettings = field(default_factory=FulfilSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    follow: FollowSettings = field(default_factory=FollowSettings)
     path: Path | None = None
     origins: Mapping[str, Origin] = field(default_factory=dict)
 
@@ -151,6 +157,7 @@ _SECTIONS: dict[str, type] = {
     "health": HealthSettings,
     "fulfil": FulfilSettings,
     "http": HttpSettings,
+    "follow": FollowSettings,
 }
 
 
@@ -297,6 +304,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "fulfil.secret": _as_str,
     "http.listen": _as_listen,
     "http.token": _as_str,
+    "follow.check_hours": _as_interval("hours", 3600.0),
 }
 
 

@@ -3,7 +3,7 @@
 Both the bot and the command line open a `Runtime`: the database, the token
 cipher, the settings store, ONE shared aiohttp session, the Plex source, and
 every core service (scans, catalog, requests, Plex setup, login,
-recommendations). Cogs and CLI commands reach core only through it.
+recommendations, follows and the release check). Cogs and CLI commands reach core only through it.
 
 A runtime cannot be used half-built: the services come into being together in
 `open()` (all of them or, when a step fails, none, with what was opened closed
@@ -38,6 +38,7 @@ from core.config_store import (
 )
 from core.crypto import TokenCipher, load_or_create_key
 from core.db import close_db, open_db
+from core.follow import FollowService, ReleaseChecker
 from core.fulfil.service import FulfilService
 from core.library import ScanService
 from core.library.scan import saved_index_file
@@ -88,6 +89,8 @@ class Services:
     login: LoginService
     recommend: RecommendService
     fulfil: FulfilService
+    follow: FollowService
+    releases: ReleaseChecker
 
 
 class Runtime(AsyncClosing):
@@ -153,6 +156,14 @@ class Runtime(AsyncClosing):
     def fulfil(self) -> FulfilService:
         return self.services.fulfil
 
+    @property
+    def follow(self) -> FollowService:
+        return self.services.follow
+
+    @property
+    def releases(self) -> ReleaseChecker:
+        return self.services.releases
+
     async def open(self) -> Self:
         """Open the database and build every service; on failure nothing stays open."""
         if self._services is not None:
@@ -206,6 +217,8 @@ class Runtime(AsyncClosing):
             login=LoginService(self.plex_tv, self.cipher, self.stored_machine_identifier),
             recommend=RecommendService(ratings, catalog_cache, requests),
             fulfil=fulfil,
+            follow=FollowService(catalog_cache),
+            releases=ReleaseChecker(catalog, requests),
         )
 
     def _library_pinned(self) -> bool:

@@ -24,6 +24,7 @@ from bot.render import NO_PINGS, modal_title
 from bot.tree import report_error
 from cogs._admin_channel import admin_channel
 from cogs._embeds import request_embed, status_label
+from cogs._views import AnswersErrors
 from core.errors import UserError
 from core.models import BookRequest, RequestStatus
 
@@ -173,7 +174,7 @@ class DenyModal(discord.ui.Modal, title="Deny request"):
 
 
 class DecisionButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=TEMPLATE
+    AnswersErrors, discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=TEMPLATE
 ):
     """Approve or Deny one request; understood after restarts through its custom_id."""
 
@@ -199,13 +200,6 @@ class DecisionButton(
     ) -> DecisionButton:
         action: Action = "approve" if match["action"] == "approve" else "deny"
         return cls(action, int(match["id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        # discord.py swallows exceptions from dynamic items: answer them here.
-        try:
-            await self._handle(interaction)
-        except Exception as err:
-            await report_error(interaction, err)
 
     async def _handle(self, interaction: discord.Interaction) -> None:
         require_home_guild(interaction)

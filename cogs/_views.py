@@ -36,3 +36,21 @@ class OwnedView(discord.ui.View):
     async def on_timeout(self) -> None:
         with contextlib.suppress(discord.HTTPException):
             await self._origin.edit_original_response(view=None)
+
+
+class AnswersErrors:
+    """For persistent `DynamicItem` buttons: their errors are answered to the user.
+
+    discord.py swallows exceptions raised in a dynamic item's callback, so
+    the item does its work in `_handle` and any failure reaches `report_error`.
+    Put it first among the bases: `class B(AnswersErrors, DynamicItem[...], template=...)`.
+    """
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._handle(interaction)
+        except Exception as err:
+            await report_error(interaction, err)
+
+    async def _handle(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError

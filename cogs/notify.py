@@ -43,6 +43,14 @@ from bot.app import OUTBOX_EVENT, EarmarkBot
 from bot.render import NO_PINGS, safe
 from cogs._cards import Cards
 from cogs._embeds import status_label
+from cogs._follow import (
+    PLAIN_RELEASE,
+    follow_buttons,
+    release_books,
+    release_embed,
+    release_line,
+    release_view,
+)
 from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.fulfil.stages import KIND_DOWNLOAD_STARTED
@@ -304,6 +312,10 @@ class Notify(commands.Cog, name=COG_NAME):
         self, note: Notification, payload: Mapping[str, Any]
     ) -> Message:
         """One line (what, which book, which server), the book's card, the Listen button."""
+        if note.kind == notify.KIND_RELEASE:
+            books = release_books(payload)
+            return Message(release_line(books), release_embed(self.cards, books),
+                           PLAIN_RELEASE, release_view(books))
         line = dm_line(note.kind, payload, note.user_id, self.cards.guild_name())
         embed = await self.cards.request(
             payload, heading=NEXT_STEPS.get(note.kind, ""), show_status=False
@@ -311,7 +323,22 @@ class Notify(commands.Cog, name=COG_NAME):
         view = None
         if note.kind == notify.KIND_AVAILABLE:
             view = await self.cards.listen_view(payload.get("rating_key"))
+            view = await self._with_follow(view, note.user_id, payload)
         return Message(line, embed, plain_text(note.kind, payload), view)
+
+    async def _with_follow(
+        self, view: discord.ui.View | None, user_id: int, payload: Mapping[str, Any]
+    ) -> discord.ui.View | None:
+        """"Follow this series / author" under an "it's in Plex" DM, for its reader only."""
+        asin = payload.get("asin")
+        book = await self.cards.catalog_book(asin if isinstance(asin, str) else None)
+        buttons = follow_buttons(user_id, book) if book else []
+        if not buttons:
+            return view
+        view = view or discord.ui.View(timeout=None)
+        for button in buttons:
+            view.add_item(button)
+        return view
 
     async def _send_dm(self, user_id: int, message: Message, nonce: str) -> None:
         """The DM (or its plain version); `Refused` when Discord will not take either."""

@@ -3,8 +3,9 @@
 Thin over `core.recommend.RecommendService` (ratings read with the user's own
 Plex access, catalog searches, exclusions, ranking). The reply is ephemeral
 and shows one book at a time with Request (the same submit flow as
-`/request`), Not interested (remembered, never shown again) and Next; only
-the user who ran the command can press them.
+`/request`), Not interested (remembered, never shown again), Next, and
+one-click "Follow this series" / "Follow this author"; only the user who ran
+the command can press them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.app import EarmarkBot, Interaction
 from bot.render import NO_PINGS, safe
 from cogs._cards import Cards
 from cogs._embeds import book_embed
+from cogs._follow import FollowButton, follow_buttons
 from cogs._submit import submit
 from cogs._views import OwnedView
 from core.recommend import Recommendation, RecommendService
@@ -74,6 +76,10 @@ class RecommendView(OwnedView):
         self.not_interested.disabled = False
         self.next.disabled = len(self.recs) <= 1
         number, rec = self.recs[self.index]
+        for item in [i for i in self.children if isinstance(i, FollowButton)]:
+            self.remove_item(item)
+        for button in follow_buttons(self.owner_id, rec.book):  # the shown book's own
+            self.add_item(button)
         return recommendation_embed(rec, number, self.total, self.cards.link(rec.book.asin))
 
     def _drop_current(self) -> None:

@@ -26,7 +26,8 @@ from cogs._views import OwnedView
 from core.asin import normalize_asin
 from core.catalog.models import CatalogBook
 from core.errors import NotLinked, UserError
-from core.models import BookRequest, RequestStatus
+from core.follow.days import upcoming
+from core.models import OPEN_STATUSES, BookRequest, RequestStatus
 from core.requests.service import CANCELLABLE
 from core.users import require_linked
 
@@ -170,7 +171,12 @@ class RequestsPager(OwnedView):
                 self.owner_id, offset=self.page * PAGE_SIZE, limit=PAGE_SIZE
             )
         self._components(rows)
-        lines = "\n\n".join(self._line(req) for req in rows) or "Nothing here."
+        waiting = await upcoming(r.asin for r in rows if r.status in OPEN_STATUSES)
+        lines = "\n\n".join(
+            self._line(req) + (f" · ⏳ not released yet ({waiting[req.asin]})"
+                               if req.asin in waiting else "")
+            for req in rows
+        ) or "Nothing here."
         embed = discord.Embed(
             title="Your requests",
             description=f"{note}\n\n{lines}" if note else lines,

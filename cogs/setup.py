@@ -37,6 +37,7 @@ from core.config_store import (
     PLEX_URL,
 )
 from core.errors import PlexNotConfigured, UserError
+from core.follow import arrivals
 from core.fulfil.config import BACKENDS, FulfilConfig
 from core.fulfil.errors import FulfilError, FulfilUnauthorized
 from core.fulfil.service import EVENT_TEST
@@ -301,6 +302,22 @@ class SetupCog(
                 "\n⚠️ Earmark can't send messages there yet: give it the Send Messages "
                 "permission in that channel."
             )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(
+        name="announce", description="Channel for posts about books new in Plex (empty: off)"
+    )
+    @app_commands.describe(channel="A text channel the bot can write in; leave empty to stop")
+    async def announce(
+        self, interaction: Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        await arrivals.set_channel(self.runtime.store, channel.id if channel else None)
+        log.info("/setup announce by %s: %s", interaction.user.id, channel.id if channel else None)
+        text = (
+            f"✅ Books new in Plex from now on will be posted in {channel.mention}, with a "
+            "button to follow their series. Books already in Plex are not posted."
+            if channel else "✅ New books are no longer posted in a channel."
+        )
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="approval", description="Approve new requests automatically")

@@ -223,3 +223,77 @@ class Handoff(Model):
 
     class Meta:
         table = "handoffs"
+class FollowKind(StrEnum):
+    """What `/follow` can follow."""
+
+    AUTHOR = "author"
+    SERIES = "series"
+
+
+class Follow(Model):
+    """One user following one author or series, to hear about its new releases.
+
+    `key` identifies the target: `asin:<catalog ASIN>` when the catalog gave
+    one (two authors of one name stay apart), else `name:<normalised name>`.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="follows", on_delete=fields.CASCADE
+    )
+    user_id: int
+    kind = fields.CharEnumField(FollowKind, max_length=8)
+    key = fields.CharField(max_length=160)
+    catalog_asin = fields.CharField(max_length=16, null=True)
+    name = fields.CharField(max_length=255)  # normalised, for lookups without an ASIN
+    display_name = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "follows"
+        unique_together = (("user", "kind", "key"),)
+        indexes = (("kind", "key"),)
+
+
+class FollowCheck(Model):
+    """When one followed target was last looked up: the oldest go first within a run's budget."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(FollowKind, max_length=8)
+    key = fields.CharField(max_length=160)
+    checked_at = fields.DatetimeField(null=True)
+    failures = fields.IntField(default=0)
+
+    class Meta:
+        table = "follow_checks"
+        unique_together = (("kind", "key"),)
+
+
+class AnnouncedRelease(Model):
+    """A new release told to one user: never again, nor another edition of the same work."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="announced", on_delete=fields.CASCADE
+    )
+    user_id: int
+    asin = fields.CharField(max_length=16)
+    work_key = fields.CharField(max_length=255, db_index=True)  # normalised title and author
+    title = fields.TextField()
+    author = nullable_text()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "announced_releases"
+        unique_together = (("user", "asin"),)
+
+
+class ReleaseDay(Model):
+    """The day a book not yet out comes out, as the catalog said: `/requests` shows the wait."""
+
+    asin = fields.CharField(max_length=16, primary_key=True)
+    release_date = fields.CharField(max_length=10)  # ISO day
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "release_days"

@@ -33,6 +33,7 @@ KIND_APPROVED = "approved"
 KIND_DENIED = "denied"
 KIND_FAILED = "failed"
 KIND_STATUS = "status"
+KIND_RELEASE = "release"  # new books of followed authors and series (payload: {"books": [...]})
 KIND_UNDELIVERED = "undelivered"  # for the admin channel: a row that could not be delivered
 
 #: The status changes people are told about, each with its outbox kind. The one

@@ -286,3 +286,15 @@ def test_a_named_file_that_is_missing_is_an_error_even_with_environment(
             load_settings(missing, env=env)
         else:
             load_settings(None, env={**env, "EARMARK_CONFIG": missing})
+
+
+def test_follow_check_hours_default_and_bounds(tmp_path: Path) -> None:
+    """`[follow] check_hours` defaults to a day and is validated like the scan intervals."""
+    assert load_settings(write(tmp_path, ""), env={}).follow.check_hours == 24
+    good = tmp_path / "good.toml"
+    good.write_text("[follow]\ncheck_hours = 0.5\n")
+    assert load_settings(good, env={}).follow.check_hours == 0.5
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[follow]\ncheck_hours = 3e10\n")
+    with pytest.raises(ConfigError, match=r"\[follow\] check_hours"):
+        load_settings(bad, env={})

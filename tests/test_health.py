@@ -106,7 +106,8 @@ async def test_the_running_bot_writes_a_heartbeat_that_passes_the_check(
         assert data["database"] is True
         assert data["pid"] == os.getpid()
         jobs = {job["name"]: job for job in data["jobs"]}
-        assert set(jobs) == {"Scheduler.recent_poll", "Scheduler.full_scan"}
+        assert set(jobs) == {"Scheduler.recent_poll", "Scheduler.full_scan",
+                             "Follow.release_check", "Follow.arrivals"}
         assert all(job["running"] for job in jobs.values())
         assert jobs["Scheduler.recent_poll"]["interval_seconds"] == 3600
         out = io.StringIO()

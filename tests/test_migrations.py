@@ -28,6 +28,9 @@ from core.migrate import RECORDER_TABLE, TORTOISE_ORM, Migrator, tortoise_config
 from core.models import BookRequest, Notification, User
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The migrations this code ships, in order: what a new or adopted database ends up at.
+SHIPPED = sorted(p.stem for p in (ROOT / "core" / "migrations").glob("0*.py"))
+LATEST = SHIPPED[-1]
 FIXTURE = ROOT / "tests" / "fixtures" / "db" / "earmark-0.1.0.sql"
 TABLES = (
     "users", "plex_library", "requests", "request_subscribers", "notifications",
@@ -57,9 +60,6 @@ class Migration(migrations.Migration):
 """
 
 
-#: Every migration this code ships, in order, and the newest.
-SHIPPED = ["0001_initial", "0002_fulfilment"]
-LATEST = SHIPPED[-1]
 LATER_COLUMNS = {"series", "progress", "stage_note", "external_id", "dm_download_started"}
 
 

@@ -112,13 +112,43 @@ class AudibleCatalog(SessionOwner):
         keywords = " ".join(keywords.split())
         if not keywords:
             return []
+        return await self._products(
+            {"keywords": keywords, "products_sort_by": "Relevance"}, limit
+        )
+
+    async def by_author(self, name: str, *, limit: int = MAX_RESULTS) -> list[CatalogBook]:
+        """An author's books, newest release first (upcoming ones included).
+
+        Audible's ``author`` search matches the contributor's name; the caller
+        keeps the books whose author ASIN is the one it follows, which tells
+        two authors of one name apart.
+        """
+        name = " ".join(name.split())
+        if not name:
+            return []
+        return await self._products({"author": name, "products_sort_by": "-ReleaseDate"}, limit)
+
+    async def by_series(self, title: str, *, limit: int = MAX_RESULTS) -> list[CatalogBook]:
+        """Books found under a series' title, newest release first.
+
+        The search also finds books that only mention the words; the caller
+        keeps those whose series ASIN (or normalised series title) it follows.
+        """
+        title = " ".join(title.split())
+        if not title:
+            return []
+        return await self._products(
+            {"keywords": title, "products_sort_by": "-ReleaseDate"}, limit
+        )
+
+    async def _products(self, query: Mapping[str, str], limit: int) -> list[CatalogBook]:
+        """One search page: books only (podcasts and stubs left out), one per ASIN."""
         limit = max(1, min(limit, MAX_RESULTS))
         data = await self._get(
             SEARCH_PATH,
             {
-                "keywords": keywords,
+                **query,
                 "num_results": str(limit),
-                "products_sort_by": "Relevance",
                 "response_groups": RESPONSE_GROUPS,
                 "image_sizes": IMAGE_SIZES,
             },

@@ -30,6 +30,8 @@ _BLOCK_TAGS = frozenset(
 )
 _SPACES = re.compile(r"\s+")
 _YEAR = re.compile(r"^\s*(\d{4})")
+_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")
+_ASIN_LIKE = re.compile(r"^[A-Za-z0-9]{10}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class CatalogBook:
     cover_url: str | None
     summary: str | None
     is_adult: bool = False
+    release_date: str | None = None  # ISO "2026-03-01" when the catalog gives one
+    author_ids: tuple[tuple[str, str], ...] = ()  # (name, catalog author ASIN) where known
+    series_ids: tuple[tuple[str, str], ...] = ()  # (series title, catalog series ASIN) where known
 
     @property
     def author(self) -> str | None:
@@ -143,6 +148,29 @@ def _series(entries: Any) -> tuple[tuple[str, str | None], ...]:
     return tuple(out)
 
 
+def _ids(entries: Any, name_key: str) -> tuple[tuple[str, str], ...]:
+    """``(name, ASIN)`` pairs of the contributors or series that carry an ASIN."""
+    if not isinstance(entries, list):
+        return ()
+    out: dict[tuple[str, str], None] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        name, asin = _text(entry.get(name_key)), _text(entry.get("asin"))
+        if name and asin and _ASIN_LIKE.match(asin):
+            out.setdefault((name, asin.upper()), None)
+    return tuple(out)
+
+
+def _release_date(product: Mapping[str, Any]) -> str | None:
+    """The ISO day the book comes out (or came out), from the first field that has one."""
+    for key in ("release_date", "issue_date", "publication_datetime"):
+        value = product.get(key)
+        if isinstance(value, str) and (m := _DATE.match(value)):
+            return m.group(1)
+    return None
+
+
 def _year(product: Mapping[str, Any]) -> int | None:
     for key in ("release_date", "issue_date", "publication_datetime"):
         value = product.get(key)
@@ -208,4 +236,7 @@ def parse_product(product: Mapping[str, Any]) -> CatalogBook | None:
         summary=strip_html(product.get("publisher_summary"))
         or strip_html(product.get("merchandising_summary")),
         is_adult=product.get("is_adult_product") is True,
+        release_date=_release_date(product),
+        author_ids=_ids(product.get("authors"), "name"),
+        series_ids=_ids(product.get("series"), "title"),
     )

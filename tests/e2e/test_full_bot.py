@@ -17,7 +17,10 @@ CONTRACT = {
     "requests": set(),
     "library": set(),
     "recommend": set(),
-    "setup": {"plex", "library", "channel", "approval", "show", "fulfil"},
+    "follow": set(),
+    "following": set(),
+    "unfollow": set(),
+    "setup": {"plex", "library", "channel", "approval", "show", "fulfil", "announce"},
     "admin": {"scan", "pending", "approve", "deny", "status"},
 }
 

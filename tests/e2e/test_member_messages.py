@@ -78,8 +78,9 @@ async def test_in_plex_dm_has_a_listen_button_and_says_it_once(world: World) -> 
     )
     assert "the book you also asked for on **Books**" in theirs.content
     for dm in (mine, theirs):
-        (button,) = dm.buttons
+        button, *follow = dm.buttons
         assert button["style"] == 5 and button["label"] == "Listen in Plex"
+        assert [b["label"] for b in follow] == ["Follow this author: Andy Weir"]
         assert button["url"] == listen_link(world, rating_key)
         assert "Status" not in fields(dm) and "now in Plex" not in dm.embeds[0].get(
             "description", ""

@@ -102,7 +102,10 @@ async def test_recommends_the_next_book_from_ratings_read_with_the_users_token(
     assert reason == "Next in The Expanse after Leviathan Wakes, which you rated 5★"
     assert summary == "A book called Caliban's War."
     assert embed["thumbnail"]["url"].startswith("https://m.media-amazon.com/")
-    assert [b["label"] for b in msg.buttons] == ["Request", "Not interested", "Next"]
+    assert [b["label"] for b in msg.buttons] == [
+        "Request", "Not interested", "Next",
+        f"Follow this series: {EXPANSE}", f"Follow this author: {COREY}",
+    ]
     listings = [r for r in world.pms.requests if r.path == LISTING]
     assert listings and all(r.headers.get("X-Plex-Token") == server_token for r in listings)
     assert all(r.headers.get("X-Plex-Token") != world.pms.token for r in world.pms.requests)

@@ -61,7 +61,9 @@ async def test_setup_commands_are_admin_only_in_discord_too(world: World) -> Non
     (setup,) = [c for c in world.fd.commands(world.guild) if c["name"] == "setup"]
     assert int(setup["default_member_permissions"]) == MANAGE_GUILD
     subcommands = {o["name"] for o in setup["options"]}
-    assert subcommands == {"plex", "library", "channel", "approval", "show", "fulfil"}
+    assert subcommands == {
+        "plex", "library", "channel", "approval", "show", "fulfil", "announce",
+    }
     with pytest.raises(CommandNotVisible):
         await world.fd.slash(world.alice, world.guild, "setup show")
 

@@ -8,7 +8,9 @@ or talk garbage (``malformed``: True for a truncated JSON body, or the exact
 bytes to send); those hold for every request. Transient faults are queued
 and each spends itself on one request: ``fail_next(status, times=,
 retry_after=)`` and ``stall_next(seconds)`` (an answer late enough for a
-client timeout). ``requests`` records every request so tests can count round
+client timeout). Searches take ``keywords`` (title, subtitle, people, series
+titles), ``author`` (author names) and ``products_sort_by=-ReleaseDate``
+(newest first), as Audible's do. ``requests`` records every request so tests can count round
 trips (the cache's whole point).
 
 Usage::
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -88,6 +91,24 @@ def _words(text: str) -> set[str]:
     return {w.casefold() for w in _WORD.findall(text)}
 
 
+def _people_words(product: Mapping[str, Any], key: str) -> set[str]:
+    words: set[str] = set()
+    for person in product.get(key) or ():
+        if isinstance(person, Mapping) and isinstance(person.get("name"), str):
+            words |= _words(person["name"])
+    return words
+
+
+def derived_asin(prefix: str, name: str) -> str:
+    """A stable 10-character ASIN for a contributor or series name (same name, same ASIN)."""
+    digest = hashlib.sha1(name.casefold().encode()).hexdigest().upper()
+    return (prefix + digest)[:10]
+
+
+def _given(values: Sequence[str], index: int) -> str | None:
+    return values[index] if index < len(values) else None
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request the fake received."""
@@ -139,13 +160,22 @@ class FakeAudible:
         content_delivery_type: str = "SinglePartBook",
         content_type: str = "Product",
         summary: str | None = None,
+        author_asins: Sequence[str] = (),
+        series_asins: Sequence[str] = (),
         **extra: Any,
     ) -> dict[str, Any]:
-        """Build and serve a product shaped like the captured ones; returns it."""
+        """Build and serve a product shaped like the captured ones; returns it.
+
+        Contributors and series get ASINs derived from their names unless
+        ``author_asins`` / ``series_asins`` give them (two authors of one name).
+        """
         product: dict[str, Any] = {
             "asin": asin,
             "title": title,
-            "authors": [{"asin": f"B0AUTH{i:04d}", "name": name} for i, name in enumerate(authors)],
+            "authors": [
+                {"asin": _given(author_asins, i) or derived_asin("B0A", name), "name": name}
+                for i, name in enumerate(authors)
+            ],
             "narrators": [{"name": name} for name in narrators],
             "content_delivery_type": content_delivery_type,
             "content_type": content_type,
@@ -168,15 +198,15 @@ class FakeAudible:
             product["publication_datetime"] = f"{release_date}T08:00:00Z"
         if subtitle is not None:
             product["subtitle"] = subtitle
-        series_list = [
-            {
-                "asin": f"B0SER{i:05d}",
+        series_list = []
+        for i, (name, sequence) in enumerate(series):
+            series_asin = _given(series_asins, i) or derived_asin("B0S", name)
+            series_list.append({
+                "asin": series_asin,
                 "sequence": sequence,
                 "title": name,
-                "url": f"/pd/{name.replace(' ', '-')}-Audiobook/B0SER{i:05d}",
-            }
-            for i, (name, sequence) in enumerate(series)
-        ]
+                "url": f"/pd/{name.replace(' ', '-')}-Audiobook/{series_asin}",
+            })
         if series_list:
             product["series"] = series_list
         product.update(extra)
@@ -189,9 +219,10 @@ class FakeAudible:
             if isinstance(product.get(key), str):
                 haystack |= _words(product[key])
         for key in ("authors", "narrators"):
-            for person in product.get(key) or ():
-                if isinstance(person, Mapping) and isinstance(person.get("name"), str):
-                    haystack |= _words(person["name"])
+            haystack |= _people_words(product, key)
+        for entry in product.get("series") or ():
+            if isinstance(entry, Mapping) and isinstance(entry.get("title"), str):
+                haystack |= _words(entry["title"])
         return wanted <= haystack
 
     def fail_next(self, status: int, *, times: int = 1, retry_after: str | None = None) -> None:
@@ -264,7 +295,15 @@ class FakeAudible:
                 {"message": "num_results must be between 1 and 50"}, status=400
             )
         wanted = _words(request.query.get("keywords", "") + " " + request.query.get("title", ""))
-        hits = [p for p in self.products.values() if wanted and self._matches(p, wanted)]
+        author = _words(request.query.get("author", ""))
+        hits = [
+            p for p in self.products.values()
+            if (wanted or author)
+            and (not wanted or self._matches(p, wanted))
+            and author <= _people_words(p, "authors")
+        ]
+        if request.query.get("products_sort_by") == "-ReleaseDate":
+            hits.sort(key=lambda p: str(p.get("release_date") or ""), reverse=True)
         return web.json_response(
             {
                 "products": hits[:num],
