@@ -22,6 +22,7 @@ from bot.checks import AdminOnly, is_admin
 from bot.config import Settings
 from bot.limits import fit_content, fit_embed
 from bot.render import NO_PINGS, choices, safe
+from bot.tree import plex_problem
 from core.config_store import (
     ADMIN_CHANNEL,
     AUTO_APPROVE,
@@ -38,7 +39,6 @@ from core.plex import (
     PlexLibrary,
     PlexServer,
     PlexUnauthorized,
-    PlexUnavailable,
 )
 from core.plex.errors import strip_tokens
 from core.plex_setup import find_library
@@ -172,14 +172,14 @@ class SetupCog(
 
     @staticmethod
     def _plex_failure(shown_url: str, err: PlexError) -> str:
+        """What the test of the server found; the error's own text (URL, path) stays in the log."""
         if isinstance(err, PlexUnauthorized):
-            why = "refused the token (401). Check that it is the server owner's X-Plex-Token"
-        elif isinstance(err, PlexUnavailable):
-            why = f"can't be reached ({safe(str(err), 200)}). Check the address and port"
+            why = "refused the token (401): check that it is the server owner's X-Plex-Token"
         elif isinstance(err, PlexBadResponse):
-            why = "answered, but not like a Plex Media Server. Check the address"
+            why = "answered, but not like a Plex Media Server: check the address"
         else:
-            why = f"answered with an error ({safe(str(err), 200)})"
+            why = f"could not be used: {plex_problem(err)}"
+        log.info("/setup plex: testing %s failed: %s", shown_url, err)
         return f"❌ The server at {shown_url} {why}. Nothing was saved."
 
     # ----- /setup library ---------------------------------------------------------------
@@ -196,10 +196,10 @@ class SetupCog(
         try:
             libraries = await server.libraries()
         except PlexError as err:
+            log.warning("/setup library: listing the libraries failed: %s", err)
             await self._edit(
                 interaction,
-                f"❌ Couldn't list the libraries of the Plex server: {safe(str(err), 200)}. "
-                "Nothing was saved.",
+                f"❌ Couldn't list the libraries: {plex_problem(err)}. Nothing was saved.",
             )
             return
         wanted = library.strip()

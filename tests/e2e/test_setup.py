@@ -100,7 +100,8 @@ async def test_setup_plex_with_an_unreachable_server_stores_nothing(world: World
         world.boss, world.guild, "setup plex", url="http://127.0.0.1:9", token=world.pms.token
     )
     msg = await inter.wait_for_edit(lambda m: "Nothing was saved" in m.content)
-    assert "can't be reached" in msg.content
+    assert "can't reach the Plex server" in msg.content
+    assert "/identity" not in msg.content and "GET " not in msg.content  # the log has those
     assert world.pms.token not in everything(msg)
     assert PLEX_URL not in await stored() and PLEX_TOKEN not in await stored()
 
