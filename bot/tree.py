@@ -38,24 +38,24 @@ def plex_problem(error: PlexError) -> str:
     """
     status = f" (HTTP {error.status})" if error.status else ""
     if isinstance(error, PlexUnauthorized):
-        return (f"the Plex server refused Earmark's token{status}: it was changed or "
+        return (f"the Plex server refused Earmark's token{status}; it was changed or "
                 "revoked, so an admin needs to run `/setup plex` again")
     if isinstance(error, PlexNotFound):
-        return (f"the Plex server has no such library or item{status}: the audiobook "
+        return (f"the Plex server has no such library or item{status}; the audiobook "
                 "library may have been removed, so check `/setup library`")
     if isinstance(error, PlexBadResponse):
-        return ("the Plex server sent an answer Earmark can't read: check that the "
+        return ("the Plex server sent an answer Earmark can't read; check that the "
                 "address is a Plex Media Server")
     if isinstance(error, PlexUnavailable):
         if error.status == 429:
             return "the Plex server asked Earmark to slow down (HTTP 429)"
         if error.status:
-            return (f"the Plex server had an internal error{status}: Plex's own log "
+            return (f"the Plex server had an internal error{status}; Plex's own log "
                     "says why")
         if isinstance(error.__cause__, TimeoutError):
-            return "the Plex server did not answer in time: it may be busy or asleep"
+            return "the Plex server did not answer in time; it may be busy or asleep"
         if isinstance(error.__cause__, aiohttp.ClientError):
-            return ("Earmark can't reach the Plex server: check that it is running and "
+            return ("Earmark can't reach the Plex server; check that it is running and "
                     "that its address is right")
         return "the Plex server can't be reached right now"
     return f"the Plex server refused the request{status}"

@@ -14,7 +14,7 @@ import discord
 from bot.app import EarmarkBot
 from bot.limits import FIELD_VALUE, TITLE, fit_embed
 from bot.render import NO_PINGS, safe
-from cogs._approval import post_request
+from cogs._approval import post_request, refresh_post
 from cogs._embeds import COLOUR, library_embed, request_embed
 from core.catalog.models import CatalogBook
 from core.matcher import LibraryItem
@@ -70,6 +70,8 @@ async def submit(
     await show(await outcome_embed(result))
     if result.outcome == "created" and result.request is not None:
         await post_request(bot, result.request)
+    elif result.outcome == "subscribed" and result.request is not None:
+        await refresh_post(bot, result.request)  # the admins see who else wants it
     return result
 
 
