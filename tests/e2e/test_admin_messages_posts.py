@@ -15,10 +15,11 @@ import pytest
 from bot.config import ScanSettings
 from cogs._approval import POSTS_SYNCED_AT, refresh_post
 from core.models import BookRequest, RequestStatus
+from tests.e2e.test_approval import requested  # Alice asks for PHM; the row and the post
 from tests.e2e.world import World, eventually
 from tests.fakes.discord import FakeMessage
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
+PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture), as in `requested`
 PHM_GUID = "com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en"
 AMBER, BLUE, PURPLE, GREEN, RED, GREY = (
     0xF0A020, 0x3B82F6, 0x8B5CF6, 0x22A559, 0xE0403A, 0x8A8F98
@@ -29,16 +30,6 @@ pytestmark = pytest.mark.world(
     admin_channel=True,
     scan=ScanSettings(recently_added_minutes=100, full_scan_hours=100),  # ticks run by hand
 )
-
-
-async def requested(world: World) -> tuple[BookRequest, FakeMessage]:
-    """Alice requests Project Hail Mary; returns the row and its admin post."""
-    await world.link(world.alice)
-    inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
-    await inter.wait_for_edit(lambda m: bool(m.embeds))
-    (req,) = await BookRequest.all()
-    post = await world.fd.wait_for_message(world.admin_channel_id, lambda m: bool(m.buttons))
-    return req, post
 
 
 def embed(post: FakeMessage) -> dict[str, Any]:
