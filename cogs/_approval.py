@@ -44,9 +44,12 @@ def custom_id(action: Action, request_id: int) -> str:
 
 
 #: One colour per state, so an admin reads the channel at a glance.
-AMBER, BLUE, PURPLE = (discord.Colour(0xF0A020), discord.Colour(0x3B82F6),
-                       discord.Colour(0x8B5CF6))
-GREEN, RED, GREY = discord.Colour(0x22A559), discord.Colour(0xE0403A), discord.Colour(0x8A8F98)
+AMBER = discord.Colour(0xF0A020)
+BLUE = discord.Colour(0x3B82F6)
+PURPLE = discord.Colour(0x8B5CF6)
+GREEN = discord.Colour(0x22A559)
+RED = discord.Colour(0xE0403A)
+GREY = discord.Colour(0x8A8F98)
 STATE_COLOUR: dict[RequestStatus, discord.Colour] = {
     RequestStatus.PENDING: AMBER,
     RequestStatus.APPROVED: BLUE,
@@ -108,7 +111,7 @@ def post_heading(
         lines.append(moved_by(req.status, decided_by.mention))
     elif new and req.status == RequestStatus.APPROVED:
         lines.append("Auto-approved.")
-    elif kept is not None and kept.startswith(moved_by(req.status, "").removesuffix(" by ")):
+    elif kept is not None and kept.startswith(moved_by(req.status, "<@")):
         lines.append(kept)
     return "\n".join(line for line in lines if line)
 
