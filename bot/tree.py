@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -16,11 +17,48 @@ from bot.checks import NotAdmin, WrongGuild, require_home_guild
 from bot.render import NO_PINGS
 from core.catalog.errors import CatalogError
 from core.errors import PlexNotConfigured, UserError
-from core.plex import PlexError, PlexUnauthorized
+from core.plex import (
+    PlexBadResponse,
+    PlexError,
+    PlexNotFound,
+    PlexUnauthorized,
+    PlexUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 GENERIC = "Something went wrong on Earmark's side. The admins can find the details in the log."
+
+
+def plex_problem(error: PlexError) -> str:
+    """What failed and what it means, in one clause, from the error's type and status only.
+
+    A Plex error's own text names the request (method, internal URL, query
+    string): that belongs in the log, never in Discord, so it is not used here.
+    """
+    status = f" (HTTP {error.status})" if error.status else ""
+    if isinstance(error, PlexUnauthorized):
+        return (f"the Plex server refused Earmark's token{status}; it was changed or "
+                "revoked, so an admin needs to run `/setup plex` again")
+    if isinstance(error, PlexNotFound):
+        return (f"the Plex server has no such library or item{status}; the audiobook "
+                "library may have been removed, so check `/setup library`")
+    if isinstance(error, PlexBadResponse):
+        return ("the Plex server sent an answer Earmark can't read; check that the "
+                "address is a Plex Media Server")
+    if isinstance(error, PlexUnavailable):
+        if error.status == 429:
+            return "the Plex server asked Earmark to slow down (HTTP 429)"
+        if error.status:
+            return (f"the Plex server had an internal error{status}; Plex's own log "
+                    "says why")
+        if isinstance(error.__cause__, TimeoutError):
+            return "the Plex server did not answer in time; it may be busy or asleep"
+        if isinstance(error.__cause__, aiohttp.ClientError):
+            return ("Earmark can't reach the Plex server; check that it is running and "
+                    "that its address is right")
+        return "the Plex server can't be reached right now"
+    return f"the Plex server refused the request{status}"
 
 
 def user_message(error: BaseException) -> str | None:
@@ -32,11 +70,12 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, UserError):
         return error.message
     if isinstance(error, PlexNotConfigured):
-        return f"Plex is not set up yet. {error}"
+        return str(error)  # a whole sentence that names what is missing and the fix
     if isinstance(error, PlexUnauthorized):
         return "The Plex server refused Earmark's token. An admin should run `/setup plex` again."
     if isinstance(error, PlexError):
-        return "The Plex server can't be reached right now. Please try again later."
+        problem = plex_problem(error)
+        return f"{problem[0].upper()}{problem[1:]}. Nothing was changed; please try again later."
     if isinstance(error, CatalogError):
         return "The Audible catalog can't be reached right now. Please try again later."
     if isinstance(error, app_commands.CommandOnCooldown):

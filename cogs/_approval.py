@@ -12,14 +12,18 @@ its `setup`, and the submit flow and `/admin` post and refresh through it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import discord
 
 from bot.app import EarmarkBot, bot_of
 from bot.checks import require_admin, require_home_guild
+from bot.limits import fit_embed
 from bot.render import NO_PINGS, modal_title
 from bot.tree import report_error
 from cogs._admin_channel import admin_channel
@@ -27,6 +31,7 @@ from cogs._embeds import request_embed, status_label
 from cogs._views import AnswersErrors
 from core.errors import UserError
 from core.models import BookRequest, RequestStatus
+from core.requests.audience import audience
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +45,98 @@ def custom_id(action: Action, request_id: int) -> str:
     return f"earmark:req:{action}:{request_id}"
 
 
+#: One colour per state, so an admin reads the channel at a glance.
+AMBER = discord.Colour(0xF0A020)
+BLUE = discord.Colour(0x3B82F6)
+PURPLE = discord.Colour(0x8B5CF6)
+GREEN = discord.Colour(0x22A559)
+RED = discord.Colour(0xE0403A)
+GREY = discord.Colour(0x8A8F98)
+STATE_COLOUR: dict[RequestStatus, discord.Colour] = {
+    RequestStatus.PENDING: AMBER,
+    RequestStatus.APPROVED: BLUE,
+    RequestStatus.SEARCHING: PURPLE,
+    RequestStatus.DOWNLOADING: PURPLE,
+    RequestStatus.PROCESSING: PURPLE,
+    RequestStatus.DOWNLOADED: PURPLE,
+    RequestStatus.AVAILABLE: GREEN,
+    RequestStatus.DENIED: RED,
+    RequestStatus.FAILED: RED,
+    RequestStatus.CANCELLED: GREY,
+}
+#: What a person did, for "<verb> by @someone": decisions by name, the rest as "Marked x".
+DECIDED = {
+    RequestStatus.APPROVED: "Approved",
+    RequestStatus.DENIED: "Denied",
+    RequestStatus.CANCELLED: "Cancelled",
+}
+WANTED_SHOWN = 10  # mentions listed before "and N more"
+POSTS_SYNCED_AT = "discord.admin_posts_synced_at"  # config table key of catch_up_posts' mark
+_BY_LINE = re.compile(r"^(?:Approved|Denied|Cancelled|Marked [a-z]+) by <@[0-9]+>$")
+
+
+def state_colour(status: str) -> discord.Colour:
+    return STATE_COLOUR.get(RequestStatus(status), AMBER)
+
+
+def moved_by(status: str, mention: str) -> str:
+    """E.g. "Marked downloading by @admin": the admin marked it, they don't download it."""
+    verb = DECIDED.get(RequestStatus(status)) or f"Marked {RequestStatus(status).value}"
+    return f"{verb} by {mention}"
+
+
+def wanted_line(people: list[int]) -> str:
+    """Who is waiting for the book, requester first; mentions render but never ping."""
+    if len(people) <= 1:
+        return f"Requested by <@{people[0]}>" if people else ""
+    shown = ", ".join(f"<@{p}>" for p in people[:WANTED_SHOWN])
+    more = f" and {len(people) - WANTED_SHOWN} more" if len(people) > WANTED_SHOWN else ""
+    return f"Wanted by {shown}{more} ({len(people)})"
+
+
 def post_heading(
-    req: BookRequest, decided_by: discord.abc.User | None = None, *, new: bool = False
+    req: BookRequest,
+    people: list[int],
+    decided_by: discord.abc.User | None = None,
+    *,
+    new: bool = False,
+    kept: str | None = None,
 ) -> str:
-    """Who asked, and (once decided) who decided: mentions render in embeds but never ping.
+    """Who wants it, and who made the last move when that is known.
 
     Only a new post can say "Auto-approved": a post refreshed after someone else
-    decided knows the state, not who made it.
+    decided knows the state, not who made it (`kept` is the earlier post's
+    "by" line, shown again while the state it names still holds).
     """
-    heading = f"Request from <@{req.requester_id}>"
+    lines = [wanted_line(people)]
     if decided_by is not None:
-        heading += f"\n{status_label(req.status)} by {decided_by.mention}"
+        lines.append(moved_by(req.status, decided_by.mention))
     elif new and req.status == RequestStatus.APPROVED:
-        heading += "\nAuto-approved."
-    elif req.status != RequestStatus.PENDING:
-        heading += f"\n{status_label(req.status)}"
-    return heading
+        lines.append("Auto-approved.")
+    elif kept is not None and kept.startswith(moved_by(req.status, "<@")):
+        lines.append(kept)
+    return "\n".join(line for line in lines if line)
+
+
+def post_embed(req: BookRequest, heading: str) -> discord.Embed:
+    """The request card, coloured by state, with exactly one Status field."""
+    embed = request_embed(req, heading=heading)
+    embed.colour = state_colour(req.status)
+    index = next((i for i, f in enumerate(embed.fields) if f.name == "Status"), None)
+    if index is None:
+        embed.add_field(name="Status", value=status_label(req.status), inline=False)
+    else:
+        embed.set_field_at(index, name="Status", value=status_label(req.status), inline=False)
+    return fit_embed(embed)
+
+
+async def current_embed(
+    req: BookRequest, decided_by: discord.abc.User | None = None, *,
+    new: bool = False, kept: str | None = None,
+) -> discord.Embed:
+    """The admin post's embed as the request stands now (who wants it read from the DB)."""
+    people = await audience(req)
+    return post_embed(req, post_heading(req, people, decided_by, new=new, kept=kept))
 
 
 def decision_view(request_id: int) -> discord.ui.View:
@@ -79,7 +160,7 @@ async def post_request(bot: EarmarkBot, req: BookRequest) -> discord.Message | N
         view = decision_view(req.id) if req.status == RequestStatus.PENDING else None
         kwargs: dict[str, Any] = {"view": view} if view is not None else {}
         message = await channel.send(
-            embed=request_embed(req, heading=post_heading(req, new=True)),
+            embed=await current_embed(req, new=True),
             allowed_mentions=NO_PINGS,
             **kwargs,
         )
@@ -94,27 +175,81 @@ async def post_request(bot: EarmarkBot, req: BookRequest) -> discord.Message | N
 async def refresh_post(
     bot: EarmarkBot, req: BookRequest, decided_by: discord.abc.User | None = None
 ) -> None:
-    """Show a decision made elsewhere (e.g. `/admin approve`) on the request's admin post."""
+    """Show the request as it stands on its admin post: state, colour, who wants it.
+
+    Called after every move (`/admin`, the buttons, scans, a member joining).
+    Without `decided_by` the post keeps its "by @someone" line while the
+    state it names still holds. Never fails the caller: a deleted post or
+    lost access is logged.
+    """
     if not req.admin_channel_id or not req.admin_message_id:
         return
     channel = bot.get_partial_messageable(req.admin_channel_id)
     message = channel.get_partial_message(req.admin_message_id)
     view = decision_view(req.id) if req.status == RequestStatus.PENDING else None
     try:
+        kept = None if decided_by is not None else _by_line(await message.fetch())
         await message.edit(
-            embed=request_embed(req, heading=post_heading(req, decided_by)),
+            embed=await current_embed(req, decided_by, kept=kept),
             view=view,
             allowed_mentions=NO_PINGS,
         )
-    except discord.HTTPException as err:  # deleted post, lost access: the decision stands
+    except discord.HTTPException as err:  # deleted post, lost access: the move stands
         log.info("could not update the admin post of request %s: %s", req.id, err)
+
+
+async def refresh_posts(bot: EarmarkBot, request_ids: Iterable[int]) -> int:
+    """Refresh the admin posts of these requests (e.g. made available by a scan)."""
+    ids = list(dict.fromkeys(request_ids))
+    if not ids:
+        return 0
+    rows = await BookRequest.filter(id__in=ids, admin_message_id__isnull=False).order_by("id")
+    return await _refresh_all(bot, rows)
+
+
+async def _refresh_all(bot: EarmarkBot, rows: list[BookRequest]) -> int:
+    for req in rows:
+        await refresh_post(bot, req)
+    if rows:
+        log.info("refreshed %d admin post(s)", len(rows))
+    return len(rows)
+
+
+async def catch_up_posts(bot: EarmarkBot, *, skip: Iterable[int] = ()) -> int:
+    """Refresh the posts of requests made available since the last catch-up.
+
+    For scans this process did not run (`python -m bot scan` has no Discord):
+    the bot calls this when it starts and after each scheduled scan. The
+    mark is stored, so a restart catches up on what happened while it was down.
+    """
+    store = bot.runtime.store
+    now = datetime.now(UTC)
+    stored = await store.get(POSTS_SYNCED_AT)
+    # Shielded: the write is a transaction, and a cancelled one (the bot stopping
+    # while this runs) could leave SQLite's lock held for the next bot.
+    await asyncio.shield(store.set(POSTS_SYNCED_AT, now.isoformat()))
+    if stored is None:
+        return 0  # the first start: nothing to catch up on that a post could show
+    since = datetime.fromisoformat(stored)
+    skipped = set(skip)
+    rows = await BookRequest.filter(
+        available_at__gt=since, available_at__lte=now, admin_message_id__isnull=False
+    ).order_by("id")
+    return await _refresh_all(bot, [req for req in rows if req.id not in skipped])
+
+
+def _by_line(message: discord.Message) -> str | None:
+    """The "Approved by @boss" line of an earlier version of the post, if it has one."""
+    description = message.embeds[0].description if message.embeds else None
+    lines = (description or "").splitlines()
+    return next((line for line in lines if _BY_LINE.match(line)), None)
 
 
 async def _show_current(interaction: discord.Interaction, req: BookRequest) -> None:
     """Refresh a stale post (decided elsewhere, e.g. `/admin approve`): no buttons."""
+    kept = _by_line(interaction.message) if interaction.message is not None else None
     await interaction.response.edit_message(
-        embed=request_embed(req, heading=post_heading(req)), view=None,
-        allowed_mentions=NO_PINGS,
+        embed=await current_embed(req, kept=kept), view=None, allowed_mentions=NO_PINGS,
     )
 
 
@@ -135,9 +270,7 @@ async def _decide(
     log.info("request %s %s by %s", req.id, req.status, interaction.user.id)
     bot_of(interaction).kick_outbox()
     await interaction.response.edit_message(
-        embed=request_embed(req, heading=post_heading(req, interaction.user)),
-        view=None,
-        allowed_mentions=NO_PINGS,
+        embed=await current_embed(req, interaction.user), view=None, allowed_mentions=NO_PINGS,
     )
 
 

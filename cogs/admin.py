@@ -21,8 +21,8 @@ from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
 from bot.limits import fit_content, fit_embed
 from bot.render import NO_PINGS, choices, safe
-from cogs._approval import refresh_post
-from cogs._embeds import COLOUR, request_embed, status_label
+from cogs._approval import post_embed, post_heading, refresh_post, refresh_posts
+from cogs._embeds import COLOUR
 from cogs._scan_text import MODE_NAME, MODES, failure_text, progress_text, summary_text
 from core import notify
 from core.errors import PlexNotConfigured, UserError
@@ -191,9 +191,11 @@ class AdminCog(
             )
         reporter.start()
         log.info("/admin scan %s by %s (joined=%s)", mode, interaction.user.id, joined)
+        matched: list[int] = []
         try:
             summary = await scans.run(mode, reporter)
             self.bot.kick_outbox()  # matched requests have DMs waiting
+            matched = summary.matched_request_ids
             text = summary_text(summary, joined=joined)
         except (PlexNotConfigured, PlexError) as err:
             log.warning("/admin scan %s failed: %s", mode, err)
@@ -205,6 +207,7 @@ class AdminCog(
             await reporter.stop()
         if reporter.expired or not await reporter.show(text):
             await self._post_in_channel(interaction, text)
+        await refresh_posts(self.bot, matched)  # after the summary: one edit per post
 
     async def _post_in_channel(self, interaction: Interaction, text: str) -> None:
         """The interaction has expired: the summary goes to the channel it was asked in."""
@@ -243,7 +246,7 @@ class AdminCog(
         self, interaction: Interaction, request_id: app_commands.Range[int, 1]
     ) -> None:
         req = await self.runtime.requests.decide(request_id, approve=True)
-        await self._decided(interaction, req, f"Approved by {interaction.user.mention}.")
+        await self._decided(interaction, req)
 
     @app_commands.command(name="deny", description="Deny a pending request")
     @app_commands.describe(
@@ -259,7 +262,7 @@ class AdminCog(
         req = await self.runtime.requests.decide(
             request_id, approve=False, reason=reason.strip() if reason else None
         )
-        await self._decided(interaction, req, f"Denied by {interaction.user.mention}.")
+        await self._decided(interaction, req)
 
     @app_commands.command(name="status", description="Move a request to a lifecycle state")
     @app_commands.describe(
@@ -280,23 +283,21 @@ class AdminCog(
         req = await self.runtime.requests.set_status(
             request_id, RequestStatus(status), reason.strip() if reason else None
         )
-        await self._decided(
-            interaction, req, f"Moved to {status_label(req.status)} by {interaction.user.mention}."
-        )
+        await self._decided(interaction, req)
 
-    async def _decided(
-        self, interaction: Interaction, req: BookRequest, heading: str
-    ) -> None:
+    async def _decided(self, interaction: Interaction, req: BookRequest) -> None:
+        """Refresh the admin post, then tell the admin what changed and who will hear of it."""
         self.bot.kick_outbox()  # the decision queued DMs
         await refresh_post(self.bot, req, interaction.user)
         audience = await self.runtime.requests.audience(req)
+        heading = post_heading(req, audience, interaction.user)
         if notify.kind_for(req.status) is not None:
             others = len(audience) - 1
             told = "The requester" + (f" and {others} subscriber(s)" if others > 0 else "")
             heading += f"\n{told} will be told by DM."
         log.info("request %s -> %s by %s", req.id, req.status, interaction.user.id)
         await interaction.response.send_message(
-            embed=request_embed(req, heading=heading), ephemeral=True, allowed_mentions=NO_PINGS
+            embed=post_embed(req, heading), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
     @approve.autocomplete("request_id")

@@ -4,7 +4,10 @@ Both call the one scan service that `/admin scan` and the CLI use. The jobs
 wait until the bot is ready, skip quietly while Plex is not set up, log and
 survive every error (the loop must keep running), and never start a scan
 while another covers it. After each scan the notification worker is kicked,
-so "your book is in Plex" goes out at once.
+so "your book is in Plex" goes out at once, and the admin posts of the
+requests it made available are refreshed, with those of requests a scan in
+another process (`python -m bot scan`) made available: at start and after
+each scheduled scan, so within one poll interval.
 
 Nothing fails silently: a scan skipped because Plex is not set up (or its
 token cannot be decrypted: the key was replaced) and the first failure of a
@@ -31,6 +34,7 @@ from discord.ext import commands, tasks
 
 from bot.app import EarmarkBot
 from cogs._admin_channel import tell_admins
+from cogs._approval import catch_up_posts, refresh_posts
 from cogs._scan_text import MODE_NAME, failure_text
 from core.config_store import undecryptable_message, undecryptable_secrets
 from core.crypto import key_source
@@ -166,6 +170,7 @@ class Scheduler(commands.Cog, name="Scheduler"):
     @recent_poll.before_loop
     async def _before_recent(self) -> None:
         await self.bot.wait_until_ready()
+        await self.sync_posts()  # what a CLI scan made available while the bot was down
         await asyncio.sleep(self.runtime.settings.scan.recently_added_minutes * 60)
 
     @full_scan.before_loop
@@ -224,7 +229,16 @@ class Scheduler(commands.Cog, name="Scheduler"):
             log.info("scheduled %s scan made %d requests available", job,
                      summary.matched_requests)
         self.bot.kick_outbox()
+        await self.sync_posts(summary.matched_request_ids)
         return summary
+
+    async def sync_posts(self, matched: list[int] | None = None) -> None:
+        """Admin posts follow their requests: this scan's matches, then other processes'."""
+        try:
+            await refresh_posts(self.bot, matched or [])
+            await catch_up_posts(self.bot, skip=matched or [])
+        except Exception:  # a post is a view of the request: never stop the job for it
+            log.exception("could not refresh the admin posts")
 
     async def _mode_for(self, job: ScanMode) -> ScanMode:
         """A poll becomes a full scan until the mirror has had one complete full scan."""

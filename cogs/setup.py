@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -21,8 +20,9 @@ from discord.ext import commands
 from bot.app import EarmarkBot, Interaction
 from bot.checks import AdminOnly, is_admin
 from bot.config import Settings
-from bot.limits import fit_content, fit_embed
-from bot.render import NO_PINGS, choices, safe
+from bot.limits import FOOTER, fit_content, fit_embed
+from bot.render import NO_PINGS, choices, plain, safe
+from bot.tree import plex_problem
 from core.config_store import (
     ADMIN_CHANNEL,
     AUTO_APPROVE,
@@ -47,7 +47,6 @@ from core.plex import (
     PlexLibrary,
     PlexServer,
     PlexUnauthorized,
-    PlexUnavailable,
 )
 from core.plex.errors import strip_tokens
 from core.plex_setup import find_library
@@ -56,6 +55,8 @@ from core.redact import mask, register_secret
 log = logging.getLogger(__name__)
 
 AUTOCOMPLETE_DEADLINE = 2.5  # Discord drops autocomplete answers after 3 s
+SETUP_COMPLETE = "Setup complete — next: `/admin scan mode:full`"
+NEXT_COMMAND = {"Plex": "/setup plex", "Library": "/setup library", "Channel": "/setup channel"}
 
 # Settings keys as config.toml spells them (for "pinned" refusals and /setup show).
 DOTTED = {
@@ -88,18 +89,6 @@ def refuse_if_pinned(settings: Settings, dotted: str, label: str) -> None:
         )
 
 
-def origin_label(settings: Settings, dotted: str | None, stored: bool) -> str:
-    """config file / environment / /setup / default, for `/setup show`."""
-    if dotted is not None:
-        origin = settings.origin(dotted)
-        if origin == "file":
-            return f"config file ({settings.path.name if settings.path else 'config.toml'})"
-        if origin == "env":
-            section, key = dotted.split(".", 1)
-            return f"environment (EARMARK_{section.upper()}_{key.upper()})"
-    return "/setup" if stored else "default"
-
-
 def library_label(lib: PlexLibrary, count: int | None) -> str:
     kind = "music" if lib.is_music else lib.type or "unknown type"
     books = f", {count} books" if count is not None else ""
@@ -107,10 +96,47 @@ def library_label(lib: PlexLibrary, count: int | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class ShowLine:
-    name: str
-    value: str
-    source: str
+class Current:
+    """The settings `/setup` cares about, pinned values merged over stored ones."""
+
+    settings: Settings
+    stored: dict[str, str | None]
+    values: dict[str, str | None]  # effective plex url, token, library
+
+    @property
+    def steps(self) -> dict[str, bool]:
+        """The checklist, in the order an admin does it."""
+        return {
+            "Plex": bool(self.values[PLEX_URL] and self.values[PLEX_TOKEN]),
+            "Library": bool(self.values[PLEX_LIBRARY]),
+            "Channel": bool(self.stored[ADMIN_CHANNEL]),
+        }
+
+    @property
+    def complete(self) -> bool:
+        return all(self.steps.values())
+
+    def checklist(self) -> str:
+        """One line, e.g. ✅ Plex · ✅ Library · ❌ Channel · Auto-approve off."""
+        marks = [f"{'✅' if done else '❌'} {name}" for name, done in self.steps.items()]
+        auto = "on" if self.stored[AUTO_APPROVE] == "1" else "off"
+        return " · ".join([*marks, f"Auto-approve {auto}"])
+
+    def next_step(self) -> str:
+        if self.complete:
+            return SETUP_COMPLETE
+        missing = next(name for name, done in self.steps.items() if not done)
+        return f"Next: `{NEXT_COMMAND[missing]}`"
+
+    def pin(self, dotted: str) -> str:
+        """A 📌 mark naming where a value is pinned; nothing for a /setup or default one."""
+        origin = self.settings.origin(dotted)
+        if origin == "file":
+            return f" 📌 {self.settings.path.name if self.settings.path else 'config.toml'}"
+        if origin == "env":
+            section, key = dotted.split(".", 1)
+            return f" 📌 `EARMARK_{section.upper()}_{key.upper()}`"
+        return ""
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -172,10 +198,13 @@ class SetupCog(
         ]
         if saved.library_reset:
             lines.append("This is a different server: the audiobook library was unset.")
-        if music:
+        current = await self._current()
+        if music and not current.steps["Library"]:
             lines.append("\nMusic libraries (audiobooks live in one of these):")
             lines += [f"• `{safe(lib.id, 20)}` = {safe(lib.title, 100)}" for lib in music]
             lines.append("\nNext: choose the audiobook library with `/setup library`.")
+        elif music:
+            lines.append(f"\n{current.next_step()}")
         else:
             lines.append(
                 "\n⚠️ This server has no music library. Audiobooks must live in a music "
@@ -185,14 +214,14 @@ class SetupCog(
 
     @staticmethod
     def _plex_failure(shown_url: str, err: PlexError) -> str:
+        """What the test of the server found; the error's own text (URL, path) stays in the log."""
         if isinstance(err, PlexUnauthorized):
-            why = "refused the token (401). Check that it is the server owner's X-Plex-Token"
-        elif isinstance(err, PlexUnavailable):
-            why = f"can't be reached ({safe(str(err), 200)}). Check the address and port"
+            why = "refused the token (401): check that it is the server owner's X-Plex-Token"
         elif isinstance(err, PlexBadResponse):
-            why = "answered, but not like a Plex Media Server. Check the address"
+            why = "answered, but not like a Plex Media Server: check the address"
         else:
-            why = f"answered with an error ({safe(str(err), 200)})"
+            why = f"could not be used: {plex_problem(err)}"
+        log.info("/setup plex: testing %s failed: %s", shown_url, err)
         return f"❌ The server at {shown_url} {why}. Nothing was saved."
 
     # ----- /setup library ---------------------------------------------------------------
@@ -209,10 +238,10 @@ class SetupCog(
         try:
             libraries = await server.libraries()
         except PlexError as err:
+            log.warning("/setup library: listing the libraries failed: %s", err)
             await self._edit(
                 interaction,
-                f"❌ Couldn't list the libraries of the Plex server: {safe(str(err), 200)}. "
-                "Nothing was saved.",
+                f"❌ Couldn't list the libraries: {plex_problem(err)}. Nothing was saved.",
             )
             return
         wanted = library.strip()
@@ -237,12 +266,16 @@ class SetupCog(
         count = await self._album_count(server, chosen)
         await self.runtime.plex_setup.save_library(chosen.id)
         log.info("/setup library by %s: %s", interaction.user.id, chosen.id)
+        current = await self._current()
+        after = (
+            f"{current.next_step()}: it fills the library mirror; the scheduled scans keep "
+            "it current afterwards." if current.complete
+            else f"{current.next_step()}, then `/admin scan mode:full` to fill the library mirror."
+        )
         await self._edit(
             interaction,
             f"✅ Audiobook library: {safe(library_label(chosen, count), 150)} "
-            f"(section `{safe(chosen.id, 20)}`).\n"
-            "Fill the library mirror now with `/admin scan mode:full`; "
-            "the scheduled scans keep it current afterwards.",
+            f"(section `{safe(chosen.id, 20)}`).\n{after}",
         )
 
     @library.autocomplete("library")
@@ -302,6 +335,7 @@ class SetupCog(
                 "\n⚠️ Earmark can't send messages there yet: give it the Send Messages "
                 "permission in that channel."
             )
+        text += f"\n{(await self._current()).next_step()}"
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(
@@ -411,105 +445,90 @@ class SetupCog(
 
     @app_commands.command(name="show", description="Current settings and where each comes from")
     async def show(self, interaction: Interaction) -> None:
-        lines = await self._settings_lines()
-        embed = discord.Embed(title="Earmark settings", colour=discord.Colour.blurple())
-        for line in lines:
-            embed.add_field(
-                name=line.name, value=f"{line.value}\n*from {line.source}*", inline=False
-            )
-        embed.set_footer(text="Pinned values (config file / environment) can't be changed "
-                              "with /setup.")
+        current = await self._current()
+        embed = discord.Embed(
+            title="Earmark settings",
+            description=f"{current.checklist()}\n{current.next_step()}",
+            colour=discord.Colour.blurple(),
+        )
+        fields = self._show_fields(current)
+        for name, more in await self._more_fields(current):
+            fields = [(n, f"{v}\n{more}" if n == name else v) for n, v in fields]
+        for name, value in fields:
+            embed.add_field(name=name, value=value, inline=True)
+        machine = current.stored[PLEX_MACHINE_ID]
+        footer = "📌 = pinned in the config file or environment: /setup can't change it."
+        if machine:
+            footer = f"Plex server ID {machine} · {footer}"
+        embed.set_footer(text=plain(footer, FOOTER))
         await interaction.response.send_message(
             embed=fit_embed(embed), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
-    async def _settings_lines(self) -> list[ShowLine]:
+    async def _current(self) -> Current:
         settings = self.runtime.settings
         store = self.runtime.store
         stored = {key: await store.get(key) for key in (
-            PLEX_URL, PLEX_TOKEN, PLEX_LIBRARY, PLEX_MACHINE_ID, PLEX_CLIENT_ID,
-            ADMIN_CHANNEL, AUTO_APPROVE,
+            PLEX_URL, PLEX_TOKEN, PLEX_LIBRARY, PLEX_MACHINE_ID, ADMIN_CHANNEL, AUTO_APPROVE,
         )}
         pinned = {
             PLEX_URL: settings.plex.url,
             PLEX_TOKEN: settings.plex.token,
             PLEX_LIBRARY: settings.plex.library_id,
-            PLEX_CLIENT_ID: settings.plex.client_identifier,
         }
+        values = {
+            key: pinned[key] if settings.is_pinned(DOTTED[key]) else stored[key]
+            for key in pinned
+        }
+        return Current(settings, stored, values)
 
-        def plex_line(name: str, key: str, *, secret: bool = False) -> ShowLine:
-            dotted = DOTTED[key]
-            value = pinned[key] if settings.is_pinned(dotted) else stored[key]
-            shown = mask(value) if secret else (f"`{safe(value, 200)}`" if value else "(not set)")
-            return ShowLine(name, shown, origin_label(settings, dotted, bool(stored[key])))
-
-        channel = stored[ADMIN_CHANNEL]
+    def _show_fields(self, current: Current) -> list[tuple[str, str]]:
+        """Compact inline fields; a pinned value says where it is pinned."""
+        settings = current.settings
         scan, discord_settings = settings.scan, settings.discord
-        guilds = ", ".join(f"`{g}`" for g in discord_settings.guild_ids) or "(all guilds)"
-        roles = ", ".join(f"<@&{r}>" for r in discord_settings.admin_role_ids) or "(none)"
+        url, token = current.values[PLEX_URL], current.values[PLEX_TOKEN]
+        library, channel = current.values[PLEX_LIBRARY], current.stored[ADMIN_CHANNEL]
+        plex = (
+            f"`{safe(url, 200)}`{current.pin('plex.url')}\n"
+            f"token {mask(token)}{current.pin('plex.token')}"
+            if url or token else "not set: `/setup plex`"
+        )
+        roles = ", ".join(f"<@&{r}>" for r in discord_settings.admin_role_ids)
         return [
-            plex_line("Plex URL", PLEX_URL),
-            plex_line("Plex token", PLEX_TOKEN, secret=True),
-            plex_line("Audiobook library (section key)", PLEX_LIBRARY),
-            ShowLine(
-                "Plex machine identifier",
-                f"`{safe(stored[PLEX_MACHINE_ID], 100)}`" if stored[PLEX_MACHINE_ID]
-                else "(not set: run /setup plex)",
-                "the Plex server (read at /setup plex or start-up)" if stored[PLEX_MACHINE_ID]
-                else "default",
-            ),
-            plex_line("Plex client identifier", PLEX_CLIENT_ID),
-            ShowLine(
-                "Admin channel",
-                f"<#{channel}>" if channel else "(not set: run /setup channel)",
-                origin_label(settings, None, bool(channel)),
-            ),
-            ShowLine(
-                "Auto-approve",
-                "on" if stored[AUTO_APPROVE] == "1" else "off",
-                origin_label(settings, None, stored[AUTO_APPROVE] is not None),
-            ),
-            ShowLine(
-                "Recently-added poll",
-                f"every {scan.recently_added_minutes:g} min",
-                origin_label(settings, "scan.recently_added_minutes", False),
-            ),
-            ShowLine(
-                "Full scan",
-                f"every {scan.full_scan_hours:g} h",
-                origin_label(settings, "scan.full_scan_hours", False),
-            ),
-            ShowLine(
-                "Catalog region",
-                f"`{safe(settings.catalog.region, 10)}`",
-                origin_label(settings, "catalog.region", False),
-            ),
-            ShowLine(
-                "Open requests per member",
-                f"at most {settings.requests.max_open_per_user}",
-                origin_label(settings, "requests.max_open_per_user", False),
-            ),
-            *await self._fulfil_lines(stored_of=store.get),
-            ShowLine("Guilds", guilds, origin_label(settings, "discord.guild_ids", False)),
-            ShowLine(
-                "Admin roles", roles, origin_label(settings, "discord.admin_role_ids", False)
-            ),
+            ("Plex server", plex),
+            ("Audiobook library",
+             f"section `{safe(library, 20)}`{current.pin('plex.library_id')}"
+             if library else "not set: `/setup library`"),
+            ("Admin channel", f"<#{channel}>" if channel else "not set: `/setup channel`"),
+            ("Scans",
+             f"new books every {scan.recently_added_minutes:g} min"
+             f"{current.pin('scan.recently_added_minutes')}\n"
+             f"full scan every {scan.full_scan_hours:g} h{current.pin('scan.full_scan_hours')}"),
+            ("Requests",
+             f"at most {settings.requests.max_open_per_user} open per member"
+             f"{current.pin('requests.max_open_per_user')}\n"
+             f"catalog region `{safe(settings.catalog.region, 10)}`"
+             f"{current.pin('catalog.region')}"),
+            ("Who is admin",
+             "Manage Server" + (f", or {roles}" if roles else "")
+             + current.pin("discord.admin_role_ids")),
         ]
 
-    async def _fulfil_lines(self, stored_of: Any) -> list[ShowLine]:
-        settings = self.runtime.settings
+    async def _more_fields(self, current: Current) -> list[tuple[str, str]]:
+        """Lines added to compact fields: where approved requests go, the new-arrivals channel."""
         config = await self.runtime.fulfil.config()
-        lines = []
-        for name, key, value, secret in (
-            ("Fulfilment backend", FULFIL_BACKEND, config.backend, False),
-            ("Fulfilment URL", FULFIL_URL, config.url, False),
-            ("Fulfilment token", FULFIL_TOKEN, config.token, True),
-            ("Webhook secret", FULFIL_SECRET, config.secret, True),
-        ):
-            shown = mask(value) if secret else (f"`{safe(value, 200)}`" if value else "(not set)")
-            stored = await stored_of(key) is not None
-            lines.append(ShowLine(name, shown, origin_label(settings, DOTTED[key], stored)))
-        return lines
+        if config.backend in ("", "none"):
+            fulfil = "fulfilment off (`/setup fulfil`)"
+        else:
+            where = f" → `{safe(config.url, 120)}`" if config.url else ""
+            secret = config.token or config.secret
+            fulfil = f"handed to {config.backend}{where}" + (f" {mask(secret)}" if secret else "")
+            fulfil += current.pin("fulfil.backend")
+        announce = await self.runtime.store.get(arrivals.ANNOUNCE_CHANNEL)
+        more = [("Requests", fulfil)]
+        if announce:
+            more.append(("Admin channel", f"new books posted in <#{announce}>"))
+        return more
 
     # ----- helpers ----------------------------------------------------------------------
 

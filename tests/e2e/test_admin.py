@@ -93,7 +93,7 @@ async def test_scan_shows_progress_then_the_summary(world: World) -> None:
     assert inter.is_ephemeral and inter.deferred
     msg = await inter.wait_for_edit(lambda m: "finished" in m.content, timeout=10)
     seen = versions(msg)
-    assert any("reading books" in v and "/ 301" in v for v in seen[:-1]), seen
+    assert any("Step 2 of 3 · books" in v and "/301" in v for v in seen[:-1]), seen
     final = msg.content
     assert "Full scan finished" in final
     assert "Books in Plex: **301**" in final and "new: **301**" in final
@@ -181,7 +181,7 @@ async def test_scan_longer_than_the_interaction_reports_in_the_channel(world: Wo
 @pytest.mark.world(plex=False)
 async def test_scan_without_plex_says_what_is_missing(world: World) -> None:
     inter = await world.fd.slash(world.boss, world.guild, "admin scan", mode="full")
-    msg = await inter.wait_for_edit(lambda m: "not set up" in m.content)
+    msg = await inter.wait_for_edit(lambda m: "not started" in m.content)
     assert "/setup plex" in msg.content
 
 

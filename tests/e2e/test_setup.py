@@ -103,7 +103,8 @@ async def test_setup_plex_with_an_unreachable_server_stores_nothing(world: World
         world.boss, world.guild, "setup plex", url="http://127.0.0.1:9", token=world.pms.token
     )
     msg = await inter.wait_for_edit(lambda m: "Nothing was saved" in m.content)
-    assert "can't be reached" in msg.content
+    assert "can't reach the Plex server" in msg.content
+    assert "/identity" not in msg.content and "GET " not in msg.content  # the log has those
     assert world.pms.token not in everything(msg)
     assert PLEX_URL not in await stored() and PLEX_TOKEN not in await stored()
 
@@ -250,18 +251,19 @@ async def test_setup_show_masks_the_token_and_names_sources(configured: World) -
     assert inter.is_ephemeral
     msg = inter.original
     assert world.pms.token not in everything(msg)
-    fields = {f["name"]: f["value"] for f in msg.embeds[0]["fields"]}
-    assert "(set, " in fields["Plex token"] and "from /setup" in fields["Plex token"]
-    assert world.pms.url in fields["Plex URL"] and "config file" in fields["Plex URL"]
-    assert "`1`" in fields["Audiobook library (section key)"]
-    assert world.pms.machine_identifier in fields["Plex machine identifier"]
+    embed = msg.embeds[0]
+    assert embed["description"].startswith("✅ Plex · ✅ Library · ✅ Channel · Auto-approve off")
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    url_line, token_line = fields["Plex server"].splitlines()
+    assert world.pms.url in url_line and "📌 config.toml" in url_line  # pinned: says where
+    assert token_line.startswith("token ***") and "(set, " in token_line
+    assert "📌" not in token_line  # stored by /setup: nothing to say
+    assert "`1`" in fields["Audiobook library"]
+    assert world.pms.machine_identifier in embed["footer"]["text"]
     assert f"<#{world.admin_channel_id}>" in fields["Admin channel"]
-    assert fields["Auto-approve"].startswith("off") and "default" in fields["Auto-approve"]
-    assert "every 5 min" in fields["Recently-added poll"]
-    assert "every 6 h" in fields["Full scan"]
-    assert "`us`" in fields["Catalog region"]
-    assert str(world.guild.id) in fields["Guilds"] and "config file" in fields["Guilds"]
-    assert "(none)" in fields["Admin roles"]
+    assert "every 5 min" in fields["Scans"] and "every 6 h" in fields["Scans"]
+    assert "`us`" in fields["Requests"]
+    assert fields["Who is admin"] == "Manage Server"
     assert msg["allowed_mentions"] == {"parse": []} or not msg["allowed_mentions"].get("parse")
 
 
@@ -270,4 +272,5 @@ async def test_setup_show_masks_a_pinned_token(world: World) -> None:
     inter = await world.fd.slash(world.boss, world.guild, "setup show")
     assert world.pms.token not in everything(inter.original)
     fields = {f["name"]: f["value"] for f in inter.original.embeds[0]["fields"]}
-    assert "config file" in fields["Plex token"] and "(set, " in fields["Plex token"]
+    token_line = fields["Plex server"].splitlines()[1]
+    assert "📌 config.toml" in token_line and "(set, " in token_line
