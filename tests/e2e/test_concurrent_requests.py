@@ -46,3 +46,19 @@ async def test_simultaneous_requests_for_one_book_make_one_request(world: World)
     assert sum("subscribed" in text for text in texts) == 2
     await handled  # the admin post comes after the answer: wait until every handler returned
     assert len(world.fd.channel_messages(world.admin_channel_id)) == 1  # one admin post
+
+
+async def test_similar_titles_by_one_author_stay_two_requests(world: World) -> None:
+    """Subscribing needs the same work: "Stone Hearts" is not "The Stone Heart"."""
+    world.audible.add_product(asin="B0STONE001", title="The Stone Heart", authors=["Ann Rowe"])
+    world.audible.add_product(asin="B0STONE002", title="Stone Hearts", authors=["Ann Rowe"])
+    for person, asin in ((world.alice, "B0STONE001"), (world.bob, "B0STONE002")):
+        await world.link(person)
+        inter = await world.fd.slash(person, world.guild, "request", title=asin)
+        reply = await inter.wait_for_edit(lambda m: bool(m.embeds))
+        assert "Requested" in reply.embeds[0]["description"]
+    requests = await BookRequest.all().order_by("id")
+    assert [(r.asin, r.requester_id) for r in requests] == [
+        ("B0STONE001", world.alice.id), ("B0STONE002", world.bob.id),
+    ]
+    assert await RequestSubscriber.all().count() == 0
