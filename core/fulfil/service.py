@@ -232,6 +232,11 @@ class FulfilService:
             return await self._requests.set_status(request_id, RequestStatus.APPROVED)
         return await self._requests.reapprove(request_id)
 
+    async def download_dms(self, discord_id: int, *, on: bool) -> None:
+        """The person's choice of the "download started" DM (NULL, the default, means on)."""
+        await User.filter(discord_id=discord_id).update(dm_download_started=on)
+        log.info("user %s turned download-started DMs %s", discord_id, "on" if on else "off")
+
     async def audiobook(self, req: BookRequest) -> dict[str, Any]:
         """RMAB's body: the request's fields and what the catalog adds (best effort)."""
         body: dict[str, Any] = {"asin": req.asin, "title": req.title,
