@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,7 +17,7 @@ from core.config_store import FULFIL_BACKEND, FULFIL_SECRET, FULFIL_TOKEN, FULFI
 from core.models import ConfigEntry
 from tests.e2e.world import World
 from tests.fakes.discord import FakeMessage
-from tests.fakes.rmab import FakeRmab, FakeWebhook
+from tests.fakes.rmab import FakeRmab, FakeWebhook, free_port
 
 pytestmark = pytest.mark.world(plex=False)
 KEYS = (FULFIL_BACKEND, FULFIL_URL, FULFIL_TOKEN, FULFIL_SECRET)
@@ -50,13 +49,6 @@ async def setup_fulfil(world: World, **options: str) -> FakeMessage:
     return await inter.wait_for_edit(lambda m: m.content.startswith(("✅", "❌")))
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_rmab_token_is_tested_then_saved(world: World, rmab: FakeRmab) -> None:
     msg = await setup_fulfil(world, backend="readmeabook", url=rmab.url, token=rmab.token)
 
@@ -80,7 +72,7 @@ async def test_a_refused_rmab_token_saves_nothing(world: World, rmab: FakeRmab) 
 
 
 async def test_an_unreachable_url_saves_nothing(world: World) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     msg = await setup_fulfil(world, backend="readmeabook", url=url, token="rmab_some_token_1")
 
     assert msg.content.startswith("❌ The test failed") and "Nothing was saved" in msg.content
