@@ -15,7 +15,7 @@ import pytest
 from bot.app import EarmarkBot
 from bot.config import HttpSettings
 from core.config_store import FULFIL_BACKEND, FULFIL_SECRET, FULFIL_TOKEN, FULFIL_URL
-from core.models import BookRequest, Handoff, RequestStatus
+from core.models import BookRequest, Handoff, RequestStatus, User
 from tests.e2e.world import World, WorldFactory, eventually
 from tests.fakes.rmab import FakeRmab, FakeWebhook, free_port
 
@@ -39,20 +39,31 @@ def quicken(world: World) -> None:
     cog.poke()
 
 
+async def use(world: World, backend: str, url: str, key: str, value: str) -> None:
+    """Choose the fulfilment backend (as `/setup fulfil` stores it) and run the jobs fast."""
+    store = world.runtime.store
+    await store.set(FULFIL_BACKEND, backend)
+    await store.set(FULFIL_URL, url)
+    await store.set(key, value)
+    quicken(world)
+
+
+async def approved(world: World, asin: str = PHM) -> BookRequest:
+    """Alice (linked on first use) requests `asin`; the boss approves it with /admin."""
+    if not await User.filter(discord_id=world.alice.id).exists():
+        await world.link(world.alice)
+    mine = await world.fd.slash(world.alice, world.guild, "request", title=asin)
+    await mine.wait_for_edit(lambda m: bool(m.embeds))
+    req = await BookRequest.get(asin=asin)
+    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
+    return req
+
+
 async def test_a_request_goes_to_rmab_and_comes_back_in_plex(
     world: World, rmab: FakeRmab
 ) -> None:
-    store = world.runtime.store
-    await store.set(FULFIL_BACKEND, "readmeabook")
-    await store.set(FULFIL_URL, rmab.url)
-    await store.set(FULFIL_TOKEN, rmab.token)
-    quicken(world)
-    await world.link(world.alice)
-
-    mine = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
-    await mine.wait_for_edit(lambda m: bool(m.embeds))
-    req = await BookRequest.get(asin=PHM)
-    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
+    await use(world, "readmeabook", rmab.url, FULFIL_TOKEN, rmab.token)
+    req = await approved(world)
     await eventually(lambda: len(rmab.created()) == 1, what="RMAB received the request")
 
     # a restart in the middle: the hand-off is done, nothing is sent twice
@@ -91,15 +102,8 @@ async def test_a_request_goes_to_rmab_and_comes_back_in_plex(
 
 async def approved_by_webhook(world: World, hook: FakeWebhook) -> dict[str, Any]:
     """Alice's request, approved and delivered to the webhook: the JSON it received."""
-    await world.runtime.store.set(FULFIL_BACKEND, "webhook")
-    await world.runtime.store.set(FULFIL_URL, f"{hook.url}/hook")
-    await world.runtime.store.set(FULFIL_SECRET, hook.secret)
-    quicken(world)
-    await world.link(world.alice)
-    mine = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
-    await mine.wait_for_edit(lambda m: bool(m.embeds))
-    req = await BookRequest.get(asin=PHM)
-    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
+    await use(world, "webhook", f"{hook.url}/hook", FULFIL_SECRET, hook.secret)
+    await approved(world)
     await eventually(lambda: len(hook.received) == 1, what="the webhook delivery")
     body: dict[str, Any] = hook.received[0]["body"]
     return body

@@ -6,20 +6,19 @@ The real bot against the fake Discord and ReadMeABook, over real sockets.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from bot.app import EarmarkBot
 from core import notify
-from core.config_store import FULFIL_BACKEND, FULFIL_TOKEN, FULFIL_URL
+from core.config_store import FULFIL_TOKEN
 from core.fulfil.stages import KIND_DOWNLOAD_STARTED
 from core.models import BookRequest, Handoff, Notification, RequestStatus, User
+from tests.e2e.test_fulfil import PHM, approved, quicken, use
 from tests.e2e.world import World, eventually
 from tests.fakes.discord.models import FakeMessage
 from tests.fakes.rmab import FakeRmab
 
-PHM = "B08G9PRS1K"
 MARTIAN = "B08C6YJ1LS"
 OPT_OUT = "Don't tell me when downloads start"
 
@@ -29,30 +28,8 @@ pytestmark = pytest.mark.world(admin_channel=True)
 @pytest.fixture
 async def rmab(world: World) -> AsyncIterator[FakeRmab]:
     async with FakeRmab() as fake:
-        store = world.runtime.store
-        await store.set(FULFIL_BACKEND, "readmeabook")
-        await store.set(FULFIL_URL, fake.url)
-        await store.set(FULFIL_TOKEN, fake.token)
-        quicken(world)
+        await use(world, "readmeabook", fake.url, FULFIL_TOKEN, fake.token)
         yield fake
-
-
-def quicken(world: World) -> None:
-    cog: Any = world.bot.get_cog("Fulfil")
-    assert cog is not None
-    cog.deliver_interval = 0.1
-    cog.sync_interval = 0.2
-    cog.poke()
-
-
-async def approved(world: World, asin: str = PHM) -> BookRequest:
-    if not await User.filter(discord_id=world.alice.id).exists():
-        await world.link(world.alice)
-    mine = await world.fd.slash(world.alice, world.guild, "request", title=asin)
-    await mine.wait_for_edit(lambda m: bool(m.embeds))
-    req = await BookRequest.get(asin=asin)
-    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
-    return req
 
 
 async def failed_post(world: World, rmab: FakeRmab) -> tuple[BookRequest, FakeMessage]:
