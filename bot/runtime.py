@@ -39,6 +39,7 @@ from core.config_store import (
 from core.crypto import TokenCipher, load_or_create_key
 from core.db import close_db, open_db
 from core.follow import FollowService, ReleaseChecker
+from core.fulfil.config import callback_base
 from core.fulfil.service import FulfilService
 from core.library import ScanService
 from core.library.scan import saved_index_file
@@ -195,7 +196,8 @@ class Runtime(AsyncClosing):
             scans, self.store, max_open_per_user=settings.requests.max_open_per_user
         )
         fulfil = FulfilService(
-            self.store, pinned_fulfil(settings), session, requests, book=catalog_cache.product
+            self.store, pinned_fulfil(settings), session, requests, book=catalog_cache.product,
+            callback_url=callback_base(settings.http.listen),
         )
         requests.set_handoff_backend(fulfil.active_backend)
         # User operations get the server's location without the system token, and

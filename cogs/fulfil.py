@@ -3,7 +3,7 @@
 Thin over `core.fulfil.service`: two background loops (STYLE habit 7: start in
 `cog_load`, cancel in `cog_unload`, wait until ready, log and live on). The
 service's reports become admin-channel posts (a refused token, once; a
-failed hand-off or download) and, when RMAB says a book is in place, a
+failed hand-off or download, with Retry / Deny buttons) and, when RMAB says a book is in place, a
 recently-added scan at once, so the "in Plex" DM follows within seconds.
 """
 
@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.app import EarmarkBot
 from cogs._admin_channel import tell_admins
+from cogs._fulfil_buttons import post_failure, register_failed, unregister_failed
 from core.errors import PlexNotConfigured
 from core.fulfil.service import Report
 from core.plex import PlexError
@@ -89,13 +90,8 @@ class Fulfil(commands.Cog, name="Fulfil"):
                 scan = True
             elif report.kind == "unauthorized":
                 await tell_admins(self.bot, f"⚠️ {report.text}")
-            else:
-                await tell_admins(
-                    self.bot,
-                    f"❌ Request #{report.request_id} failed: {report.text[:500]}. "
-                    f"`/admin status request_id:{report.request_id} status:approved` "
-                    "sends it again.",
-                )
+            elif report.request_id is not None:
+                await post_failure(self.bot, report.request_id, report.text)
         if reports:
             self.bot.kick_outbox()
         if scan:
@@ -108,3 +104,8 @@ class Fulfil(commands.Cog, name="Fulfil"):
 
 async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(Fulfil(bot))
+    register_failed(bot)  # Retry / Deny under failures posted before a restart
+
+
+async def teardown(bot: EarmarkBot) -> None:
+    unregister_failed(bot)

@@ -51,6 +51,7 @@ from cogs._follow import (
     release_line,
     release_view,
 )
+from cogs._fulfil_buttons import opt_out_view, register_opt_out, unregister_opt_out
 from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.fulfil.stages import KIND_DOWNLOAD_STARTED
@@ -324,6 +325,8 @@ class Notify(commands.Cog, name=COG_NAME):
         if note.kind == notify.KIND_AVAILABLE:
             view = await self.cards.listen_view(payload.get("rating_key"))
             view = await self._with_follow(view, note.user_id, payload)
+        elif note.kind == KIND_DOWNLOAD_STARTED:
+            view = opt_out_view(note.user_id)
         return Message(line, embed, plain_text(note.kind, payload), view)
 
     async def _with_follow(
@@ -463,3 +466,8 @@ def kick(bot: EarmarkBot) -> None:
 
 async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(Notify(bot))
+    register_opt_out(bot)  # the "download started" DM's opt-out, on DMs sent before a restart
+
+
+async def teardown(bot: EarmarkBot) -> None:
+    unregister_opt_out(bot)

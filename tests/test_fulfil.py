@@ -190,6 +190,30 @@ async def test_a_refused_token_is_told_once_and_the_hand_off_waits(
     assert "rmab_wrong" not in report.text
 
 
+async def test_a_refused_token_is_told_once_across_restarts_until_it_works(
+    rig: Rig, rmab: FakeRmab
+) -> None:
+    await rig.use("readmeabook", rmab.url, "rmab_wrong_token_000")
+    await rig.approved()
+    [report] = await rig.fulfil.deliver_due()
+    assert report.kind == "unauthorized"
+    rig.restart()
+    await due_now()
+    assert await rig.fulfil.deliver_due() == []  # told before the restart: not again
+    assert await rig.fulfil.sync() == []
+
+    await rig.store.set(FULFIL_TOKEN, rmab.token)  # fixed: the hand-off goes out
+    await due_now()
+    await rig.fulfil.deliver_due()
+    assert len(rmab.requests) == 1
+
+    await rig.store.set(FULFIL_TOKEN, "rmab_wrong_again_000")  # broken again: told again
+    await rig.approved("B000000002")
+    rig.restart()
+    [again] = await rig.fulfil.deliver_due()
+    assert again.kind == "unauthorized"
+
+
 async def test_a_refused_request_fails_with_the_reason(rig: Rig, rmab: FakeRmab) -> None:
     await rig.use("readmeabook", rmab.url, rmab.token)
     rmab.post_status = 400

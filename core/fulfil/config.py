@@ -61,3 +61,13 @@ class FulfilConfig:
         register_secret(config.token)
         register_secret(config.secret)
         return config
+
+
+def callback_base(listen: str) -> str:
+    """Where a webhook receiver reports progress: the inbound API, or "" when it is off.
+
+    Built from `[http] listen` as it is: behind a proxy, or listening on
+    0.0.0.0, the receiver may need another address for the same path.
+    """
+    listen = listen.strip()
+    return f"http://{listen}" if listen else ""

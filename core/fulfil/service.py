@@ -45,6 +45,9 @@ BookLookup = Callable[[str], Awaitable[CatalogBook | None]]
 ENDED = frozenset({"failed", "cancelled", "denied"})
 EVENT_APPROVED = "request.approved"
 EVENT_TEST = "ping"
+#: Config table key: set once the admins were told that the backend refused Earmark's
+#: credentials, so a restart does not tell them again; cleared when a hand-off succeeds.
+TOLD_UNAUTHORIZED = "fulfil.unauthorized_told"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,6 @@ class FulfilService:
         self._callback_url = callback_url
         self.timeout = timeout
         self.stats = FulfilStats()
-        self._told_unauthorized = False
 
     async def config(self) -> FulfilConfig:
         return await FulfilConfig.load(self._store, self._pinned)
@@ -142,10 +144,11 @@ class FulfilService:
             )
             await self._done(row, "sent")
             self.stats.sent += 1
+            await self._store.delete(TOLD_UNAUTHORIZED)
             return None
         except FulfilUnauthorized as err:
             await self._retry_later(row, str(err))
-            return self._unauthorized(row, config, err)
+            return await self._unauthorized(row, config, err)
         except FulfilUnavailable as err:
             row.unclear = row.unclear or err.unclear
             await self._retry_later(row, str(err))
@@ -180,7 +183,7 @@ class FulfilService:
         await self._done(row, outcome)
         self.stats.linked += 1
         log.info("request %s is ReadMeABook request %s (%s)", req.id, remote.id, outcome)
-        self._told_unauthorized = False
+        await self._store.delete(TOLD_UNAUTHORIZED)
         return await self._apply(req.id, remote)
 
     async def _refused(self, row: Handoff, req: BookRequest, err: FulfilError) -> Report:
@@ -191,10 +194,13 @@ class FulfilService:
         )
         return Report("failed", req.id, reason)
 
-    def _unauthorized(self, row: Handoff, config: FulfilConfig, err: FulfilError) -> Report | None:
-        if self._told_unauthorized:
+    async def _unauthorized(
+        self, row: Handoff, config: FulfilConfig, err: FulfilError
+    ) -> Report | None:
+        """The admins hear of a refused token once, across restarts, until a hand-off works."""
+        if await self._store.get(TOLD_UNAUTHORIZED):
             return None
-        self._told_unauthorized = True
+        await self._store.set(TOLD_UNAUTHORIZED, datetime.now(UTC).isoformat())
         fix = (
             "create a new API token in ReadMeABook (Profile -> API Tokens) and set it with "
             "`/setup fulfil`" if config.backend == "readmeabook"
@@ -225,6 +231,11 @@ class FulfilService:
         if req.status == RequestStatus.FAILED:
             return await self._requests.set_status(request_id, RequestStatus.APPROVED)
         return await self._requests.reapprove(request_id)
+
+    async def download_dms(self, discord_id: int, *, on: bool) -> None:
+        """The person's choice of the "download started" DM (NULL, the default, means on)."""
+        await User.filter(discord_id=discord_id).update(dm_download_started=on)
+        log.info("user %s turned download-started DMs %s", discord_id, "on" if on else "off")
 
     async def audiobook(self, req: BookRequest) -> dict[str, Any]:
         """RMAB's body: the request's fields and what the catalog adds (best effort)."""
@@ -296,7 +307,7 @@ class FulfilService:
                 cursor = page.next_cursor
         except FulfilUnauthorized as err:
             row = Handoff(request_id=0, key="sync", backend=config.backend)
-            if (report := self._unauthorized(row, config, err)) is not None:
+            if (report := await self._unauthorized(row, config, err)) is not None:
                 reports.append(report)
         except FulfilError as err:
             log.warning("reading progress from ReadMeABook failed: %s", err)

@@ -307,6 +307,17 @@ class RequestService:
             await queue_handoff(req, backend, conn)
         return req
 
+    async def deny_failed(self, request_id: int, reason: str | None = None) -> BookRequest:
+        """The admin's Deny on a failed request: it ends as denied and the people are told.
+
+        Failed requests otherwise only re-open as approved (`can_move`); this
+        is the one way to close one for good, compare-and-set like `decide`.
+        """
+        req = await self.get(request_id)
+        if req.status != RequestStatus.FAILED:
+            raise _unchanged(req.id, req.status, RequestStatus.DENIED, decision=True)
+        return await self._move(req, RequestStatus.DENIED, reason, decision=True)
+
     async def _download_started(self, req: BookRequest) -> None:
         people = await self.audience(req)
         off = set(await User.filter(discord_id__in=people, dm_download_started=False)

@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.app import EarmarkBot
-from core.config_store import FULFIL_BACKEND, FULFIL_TOKEN, FULFIL_URL
-from core.models import BookRequest, Handoff, RequestStatus
-from tests.e2e.world import World, eventually
-from tests.fakes.rmab import FakeRmab
+from bot.config import HttpSettings
+from core.config_store import FULFIL_BACKEND, FULFIL_SECRET, FULFIL_TOKEN, FULFIL_URL
+from core.models import BookRequest, Handoff, RequestStatus, User
+from tests.e2e.world import World, WorldFactory, eventually
+from tests.fakes.rmab import FakeRmab, FakeWebhook, free_port
 
 PHM = "B08G9PRS1K"
+INBOUND_TOKEN = "inbound-token-for-the-callback-0042"
 
 pytestmark = pytest.mark.world(admin_channel=True)
 
@@ -36,20 +39,31 @@ def quicken(world: World) -> None:
     cog.poke()
 
 
+async def use(world: World, backend: str, url: str, key: str, value: str) -> None:
+    """Choose the fulfilment backend (as `/setup fulfil` stores it) and run the jobs fast."""
+    store = world.runtime.store
+    await store.set(FULFIL_BACKEND, backend)
+    await store.set(FULFIL_URL, url)
+    await store.set(key, value)
+    quicken(world)
+
+
+async def approved(world: World, asin: str = PHM) -> BookRequest:
+    """Alice (linked on first use) requests `asin`; the boss approves it with /admin."""
+    if not await User.filter(discord_id=world.alice.id).exists():
+        await world.link(world.alice)
+    mine = await world.fd.slash(world.alice, world.guild, "request", title=asin)
+    await mine.wait_for_edit(lambda m: bool(m.embeds))
+    req = await BookRequest.get(asin=asin)
+    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
+    return req
+
+
 async def test_a_request_goes_to_rmab_and_comes_back_in_plex(
     world: World, rmab: FakeRmab
 ) -> None:
-    store = world.runtime.store
-    await store.set(FULFIL_BACKEND, "readmeabook")
-    await store.set(FULFIL_URL, rmab.url)
-    await store.set(FULFIL_TOKEN, rmab.token)
-    quicken(world)
-    await world.link(world.alice)
-
-    mine = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
-    await mine.wait_for_edit(lambda m: bool(m.embeds))
-    req = await BookRequest.get(asin=PHM)
-    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
+    await use(world, "readmeabook", rmab.url, FULFIL_TOKEN, rmab.token)
+    req = await approved(world)
     await eventually(lambda: len(rmab.created()) == 1, what="RMAB received the request")
 
     # a restart in the middle: the hand-off is done, nothing is sent twice
@@ -84,3 +98,35 @@ async def test_a_request_goes_to_rmab_and_comes_back_in_plex(
     in_plex = [m for m in world.fd.dms[world.alice.id] if "now in plex" in m.text.lower()
                and "project hail mary" in m.text.lower()]
     assert len(in_plex) == 1
+
+
+async def approved_by_webhook(world: World, hook: FakeWebhook) -> dict[str, Any]:
+    """Alice's request, approved and delivered to the webhook: the JSON it received."""
+    await use(world, "webhook", f"{hook.url}/hook", FULFIL_SECRET, hook.secret)
+    await approved(world)
+    await eventually(lambda: len(hook.received) == 1, what="the webhook delivery")
+    body: dict[str, Any] = hook.received[0]["body"]
+    return body
+
+
+async def test_the_webhook_calls_back_to_the_inbound_api(make_world: WorldFactory) -> None:
+    port = free_port()
+    http = HttpSettings(listen=f"127.0.0.1:{port}", token=INBOUND_TOKEN)
+    async with make_world(http=http) as world, FakeWebhook() as hook:
+        body = await approved_by_webhook(world, hook)
+        callback = body["callback_url"]
+        assert callback == f"http://127.0.0.1:{port}/api/requests/{body['request_id']}/status"
+
+        async with aiohttp.ClientSession() as session, session.post(
+            callback, json={"status": "downloading", "progress": 25},
+            headers={"Authorization": f"Bearer {INBOUND_TOKEN}"},
+        ) as resp:
+            assert resp.status == 200
+        req = await BookRequest.get(id=body["request_id"])
+        assert req.status == RequestStatus.DOWNLOADING and req.progress == 25
+
+
+async def test_without_the_inbound_api_there_is_no_callback(world: World) -> None:
+    async with FakeWebhook() as hook:
+        body = await approved_by_webhook(world, hook)
+    assert body["callback_url"] is None

@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import json
 import logging
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,3 +217,10 @@ class FakeWebhook(FakeServer):
             "body": json.loads(body),
         })
         return web.Response(status=204)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
