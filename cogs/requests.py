@@ -19,7 +19,7 @@ from bot.app import EarmarkBot, Interaction
 from bot.limits import CHOICE_NAME, cut, fit_embed
 from bot.render import NO_PINGS, choices, clean, option, plain, safe
 from cogs._approval import refresh_post, register, unregister
-from cogs._embeds import COLOUR, length_text, plural, status_label
+from cogs._embeds import COLOUR, length_text, plural, series_text, status_label
 from cogs._login_flow import LinkButtonView
 from cogs._submit import edit_reply, submit
 from cogs._views import OwnedView
@@ -89,11 +89,14 @@ def book_label(book: CatalogBook, in_library: bool, limit: int = CHOICE_NAME) ->
 def picker_options(
     books: list[CatalogBook], owned: set[str]
 ) -> dict[str, discord.SelectOption]:
-    """One option per book whose ASIN fits a select value, at most 25, by ASIN."""
+    """One option per book whose ASIN fits a select value, at most 25, by ASIN.
+
+    The label names title, people, length and year; the description adds the
+    series, the one thing that tells editions apart which the label leaves out.
+    """
     options: dict[str, discord.SelectOption] = {}
     for book in books:
-        narrated = f"Narrated by {book.narrator}" if book.narrator else None
-        made = option(book_label(book, book.asin in owned), book.asin, narrated)
+        made = option(book_label(book, book.asin in owned), book.asin, series_text(book.series))
         if made is not None and book.asin not in options:
             options[book.asin] = made
     return dict(list(options.items())[:PICKER_RESULTS])
