@@ -42,3 +42,14 @@ async def test_picker_option_does_not_repeat_the_narrator(world: World) -> None:
     (wakes,) = menu.selects[0]["options"]
     assert "Jefferson Mays" in wakes["label"]
     assert wakes["description"] == "The Expanse #1"  # what the label does not say
+
+
+async def test_recommend_refuses_an_unlinked_member_with_the_login_button(world: World) -> None:
+    inter = await world.fd.slash(world.alice, world.guild, "recommend")
+
+    assert inter.is_ephemeral and "/login" in inter.original.content
+    assert "run `/recommend` again" in inter.original.content
+    login = await world.fd.click(world.alice, inter.original, label="Link your Plex account")
+    prompt = await login.wait_for_edit(lambda m: bool(m.buttons))
+    (sign_in,) = prompt.buttons
+    assert sign_in["label"] == "Sign in with Plex" and prompt.is_ephemeral
