@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_member_messages import PHM, fields, request
+from core.models import PlexItem, RequestStatus
+from tests.e2e.helpers import make_request
+from tests.e2e.test_member_messages import PHM, fields, listen_link, request, shelve_phm
 from tests.e2e.world import World
 
 pytestmark = pytest.mark.world(admin_channel=True)
@@ -53,3 +55,50 @@ async def test_recommend_refuses_an_unlinked_member_with_the_login_button(world:
     prompt = await login.wait_for_edit(lambda m: bool(m.buttons))
     (sign_in,) = prompt.buttons
     assert sign_in["label"] == "Sign in with Plex" and prompt.is_ephemeral
+
+
+async def marked_available(world: World, request_id: int) -> None:
+    done = world.command_done("admin status")
+    await world.fd.slash(
+        world.boss, world.guild, "admin status", request_id=request_id, status="available"
+    )
+    await done
+    world.bot.kick_outbox()
+
+
+async def test_marked_available_by_an_admin_the_dm_has_the_listen_button(world: World) -> None:
+    rating_key = await shelve_phm(world)  # in the mirror before anyone asked
+    req = await make_request(world, world.alice, "Project Hail Mary")
+
+    await marked_available(world, req.id)
+
+    dm = await world.fd.wait_for_dm(world.alice)
+    assert "is now in Plex" in dm.content
+    listen, *_ = dm.buttons
+    assert listen["label"] == "Listen in Plex" and listen["url"] == listen_link(world, rating_key)
+
+
+async def test_the_listen_button_follows_the_requests_plex_item(world: World) -> None:
+    await shelve_phm(world)
+    other = world.pms.add_album("Artemis", "Andy Weir", year=2017)
+    await world.runtime.scans.run("full")
+    item = await PlexItem.get(rating_key=other.rating_key)
+    req = await make_request(world, world.alice, "Artemis (Unabridged)", author="A. Weir")
+    req.plex_guid = item.plex_guid  # linked to its Plex item, whatever its title says
+    await req.save()
+
+    await marked_available(world, req.id)
+
+    dm = await world.fd.wait_for_dm(world.alice)
+    assert dm.buttons[0]["url"] == listen_link(world, other.rating_key)
+
+
+async def test_marked_available_before_plex_has_it_there_is_no_button(world: World) -> None:
+    req = await make_request(world, world.alice, "Project Hail Mary")
+
+    await marked_available(world, req.id)
+
+    dm = await world.fd.wait_for_dm(world.alice)
+    assert "is now in Plex" in dm.content
+    assert "Listen in Plex" not in [b["label"] for b in dm.buttons]
+    assert (await req.__class__.get(id=req.id)).status == RequestStatus.AVAILABLE
