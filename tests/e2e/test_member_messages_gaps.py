@@ -13,7 +13,7 @@ import pytest
 from core.models import PlexItem, RequestStatus
 from tests.e2e.helpers import make_request
 from tests.e2e.test_member_messages import PHM, fields, listen_link, request, shelve_phm
-from tests.e2e.world import World
+from tests.e2e.world import World, eventually
 
 pytestmark = pytest.mark.world(admin_channel=True)
 
@@ -102,3 +102,30 @@ async def test_marked_available_before_plex_has_it_there_is_no_button(world: Wor
     assert "is now in Plex" in dm.content
     assert "Listen in Plex" not in [b["label"] for b in dm.buttons]
     assert (await req.__class__.get(id=req.id)).status == RequestStatus.AVAILABLE
+
+
+async def test_library_series_query_lists_its_books_in_order_and_pages(world: World) -> None:
+    for n in (3, 11, 1, 12, 2, 10, 4, 5, 6, 7, 8, 9):  # shelved out of order
+        world.pms.add_album(f"Tale {n:02d} (The Expanse, Book {n})", "James S. A. Corey")
+    world.pms.add_album("Dune", "Frank Herbert")
+    await world.runtime.scans.run("full")
+
+    for query in ("the expanse", "Expanse"):
+        inter = await world.fd.slash(world.alice, world.guild, "library", query=query)
+        page = inter.original
+        embed = page.embeds[0]
+        assert embed["title"] == "The Expanse"
+        assert embed["footer"]["text"] == "Page 1 of 2 · 12 books in the library"
+        lines = embed["description"].splitlines()
+        assert [line.split(" ", 1)[0] for line in lines] == [f"#{n}" for n in range(1, 11)]
+        assert "Tale 01" in lines[0] and "](https://app.plex.tv/desktop/#!/server/" in lines[0]
+        assert "Dune" not in page.text
+
+    await world.fd.click(world.alice, page, label="Next")
+    await eventually(lambda: "Page 2 of 2" in page.embeds[0]["footer"]["text"])
+    assert [line.split(" ", 1)[0] for line in page.embeds[0]["description"].splitlines()] == [
+        "#11", "#12"
+    ]
+
+    title = await world.fd.slash(world.alice, world.guild, "library", query="Tale 07")
+    assert title.original.embeds[0]["title"] == "Tale 07 (The Expanse, Book 7)"
