@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.library import mirror
 from core.models import PlexItem, RequestStatus
 from tests.e2e.helpers import make_request
 from tests.e2e.test_member_messages import PHM, fields, listen_link, request, shelve_phm
@@ -129,3 +130,21 @@ async def test_library_series_query_lists_its_books_in_order_and_pages(world: Wo
 
     title = await world.fd.slash(world.alice, world.guild, "library", query="Tale 07")
     assert title.original.embeds[0]["title"] == "Tale 07 (The Expanse, Book 7)"
+
+
+async def test_the_first_scan_after_the_upgrade_fills_the_series(world: World) -> None:
+    world.pms.add_album("Tale 01 (The Expanse, Book 1)", "James S. A. Corey")
+    await world.runtime.scans.run("full")
+    row = await PlexItem.get()
+    assert (row.series, row.series_index) == ("The Expanse", "1")
+    stored = tuple(getattr(row, name) for name in mirror.META_FIELDS)
+    assert mirror.content_hash(stored) == row.content_hash  # the hash is of these columns
+    before = stored[:-2]  # as a 0003 database left it: no series, the hash of the rest
+    await PlexItem.filter(id=row.id).update(
+        series=None, series_index=None, content_hash=mirror.content_hash(before)
+    )
+
+    await world.runtime.scans.run("recent")
+
+    row = await PlexItem.get()
+    assert (row.series, row.series_index) == ("The Expanse", "1")
