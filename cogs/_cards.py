@@ -20,6 +20,7 @@ from bot.app import EarmarkBot
 from cogs._embeds import book_embed, library_embed, request_embed
 from core.asin import is_asin
 from core.catalog import CatalogBook, product_url
+from core.matcher import BookQuery
 from core.models import BookRequest, PlexItem
 from core.notify import request_payload
 from core.plex.links import listen_url
@@ -90,6 +91,30 @@ class Cards:
             if isinstance(key, str | int) and not isinstance(key, bool) else None
             for key in rating_keys
         ]
+
+    async def rating_key_of(self, payload: Mapping[str, Any]) -> object:
+        """The Plex item of a request's payload: its rating key, else the request's linked
+        item (`plex_guid`), else the matcher's pick from the library mirror; None if unknown.
+
+        A request an admin marks available by hand carries no rating key, yet
+        Plex often has the book already.
+        """
+        if payload.get("rating_key") is not None:
+            return payload["rating_key"]
+        req_id = payload.get("request_id")
+        req = await BookRequest.get_or_none(id=req_id) if isinstance(req_id, int) else None
+        if req is None:
+            return None
+        if req.plex_guid:
+            item = await PlexItem.get_or_none(plex_guid=req.plex_guid)
+            if item is not None:
+                return item.rating_key
+        try:
+            match = await self.runtime.requests.in_library(BookQuery.of(req))
+        except Exception as err:  # a DM never fails for want of its button
+            log.info("no library match for request %s: %s", req.id, type(err).__name__)
+            return None
+        return match.item.rating_key if match.item is not None else None
 
     async def listen_button(self, rating_key: object) -> discord.ui.Button[Any] | None:
         """The link button to the item's page in Plex's web app, or None when unknown."""

@@ -19,8 +19,10 @@ from bot.app import bot_of
 from bot.limits import fit_embed
 from bot.render import NO_PINGS, safe
 from bot.tree import report_error
+from core.errors import NotLinked
 from core.login import LoginAttempt, LoginOutcome, LoginResult
 from core.models import User
+from core.users import require_linked
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,10 @@ log = logging.getLogger(__name__)
 MAX_WAIT = 14 * 60
 LINK_LABEL = "Link your Plex account"
 LINK_VIEW_TIMEOUT = 600.0
+NOT_LINKED = (
+    "🔒 Link your Plex account first: press the button (or run `/login`), sign in to Plex, "
+    "then run `/{command}` again."
+)
 
 
 PLEX_ORANGE = discord.Colour.from_rgb(229, 160, 13)
@@ -161,3 +167,20 @@ class LinkButtonView(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
     ) -> None:
         await report_error(interaction, error)
+
+
+async def refused_unlinked(interaction: discord.Interaction, command: str) -> bool:
+    """Answer an unlinked user with the link button and return True; False when linked.
+
+    Commands call it first, before any Plex or catalog call; the services
+    check again, so this only decides what the refusal looks like.
+    """
+    try:
+        await require_linked(interaction.user.id)
+    except NotLinked:
+        await interaction.response.send_message(
+            NOT_LINKED.format(command=command), view=LinkButtonView(), ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+        return True
+    return False

@@ -86,7 +86,8 @@ async def outcome(
     req = result.request
     details = book if book.asin == req.asin else await cards.catalog_book(req.asin)
     embed = request_embed(
-        req, heading=heading_for(result), book=details, url=cards.link(req.asin), member=True
+        req, heading=heading_for(result), book=details, url=cards.link(req.asin), member=True,
+        show_status=False,  # the heading says the state
     )
     return embed, None
 

@@ -6,13 +6,14 @@ so it answers fast and never needs (or shows) the server token or its URLs.
 Replies are ephemeral to keep the channel quiet.
 
 A title (or a chosen book) shows the book's card with a "Listen in Plex"
-button; an author shows the list of their books, a page at a time, each
-title linking to its page in Plex.
+button; a series or an author shows the list of its books, a page at a
+time (a series in reading order), each title linking to its page in Plex.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
@@ -25,7 +26,7 @@ from cogs._cards import Cards
 from cogs._embeds import COLOUR, length_text, plural
 from cogs._views import OwnedView
 from core.library import query as lib
-from core.library.by_author import author_of_query, books_by
+from core.library.by_author import author_of_query, books_by, books_in, series_of_query
 from core.matcher import LibraryIndex, LibraryItem
 from core.models import PlexItem
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 INDEX_WAIT = 1.5
 RECENT_COUNT = 10
 MAX_HITS = 5
-AUTHOR_PAGE = 10  # books per page of an author's list
+AUTHOR_PAGE = 10  # books per page of an author's or a series' list
 
 
 def choice_label(item: LibraryItem | PlexItem) -> str:
@@ -81,29 +82,54 @@ def others_embed(rows: list[PlexItem]) -> discord.Embed:
     )
 
 
-class AuthorBooks(OwnedView):
-    """An author's books in the library, a page at a time; the buttons are the caller's."""
+#: One page of a list and the list's length, for an offset and a page size.
+Fetch = Callable[[int, int], Awaitable[tuple[list[PlexItem], int]]]
 
-    def __init__(self, cog: Library, origin: discord.Interaction, author: str) -> None:
+
+class BookList(OwnedView):
+    """An author's or a series' books in the library, a page at a time; the buttons are
+    the caller's."""
+
+    def __init__(
+        self, cog: Library, origin: discord.Interaction, title: str, fetch: Fetch,
+        *, numbered: bool = False,
+    ) -> None:
         super().__init__(origin.user.id, origin)
         self.cards = Cards(cog.bot)
-        self.author = author
+        self.title = title
+        self.fetch = fetch
+        self.numbered = numbered  # a series shows each book's position
         self.page = 0
         self.total = 0
+
+    @classmethod
+    def by_author(cls, cog: Library, origin: discord.Interaction, author: str) -> BookList:
+        async def fetch(offset: int, limit: int) -> tuple[list[PlexItem], int]:
+            return await books_by(author, offset=offset, limit=limit)
+
+        return cls(cog, origin, f"Books by {safe(author, TITLE - 10)}", fetch)
+
+    @classmethod
+    def in_series(cls, cog: Library, origin: discord.Interaction, series: str) -> BookList:
+        async def fetch(offset: int, limit: int) -> tuple[list[PlexItem], int]:
+            return await books_in(series, offset=offset, limit=limit)
+
+        return cls(cog, origin, safe(series, TITLE), fetch, numbered=True)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // AUTHOR_PAGE))
 
     async def render(self) -> discord.Embed:
-        rows, self.total = await books_by(
-            self.author, offset=self.page * AUTHOR_PAGE, limit=AUTHOR_PAGE
-        )
+        rows, self.total = await self.fetch(self.page * AUTHOR_PAGE, AUTHOR_PAGE)
         links = await self.cards.listen_links([row.rating_key for row in rows])
-        lines = [_book_line(row, link) for row, link in zip(rows, links, strict=True)]
+        lines = [
+            _book_line(row, link, numbered=self.numbered)
+            for row, link in zip(rows, links, strict=True)
+        ]
         embed = discord.Embed(
-            title=f"Books by {safe(self.author, TITLE - 10)}",
-            description="\n".join(lines) or "Nothing here any more.", colour=COLOUR,
+            title=self.title, description="\n".join(lines) or "Nothing here any more.",
+            colour=COLOUR,
         )
         where = f"Page {self.page + 1} of {self.pages} · " if self.pages > 1 else ""
         embed.set_footer(text=f"{where}{plural(self.total, 'book')} in the library")
@@ -118,21 +144,23 @@ class AuthorBooks(OwnedView):
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
     async def previous(
-        self, interaction: discord.Interaction, button: discord.ui.Button[AuthorBooks]
+        self, interaction: discord.Interaction, button: discord.ui.Button[BookList]
     ) -> None:
         await self._turn(interaction, -1)
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
     async def next(
-        self, interaction: discord.Interaction, button: discord.ui.Button[AuthorBooks]
+        self, interaction: discord.Interaction, button: discord.ui.Button[BookList]
     ) -> None:
         await self._turn(interaction, 1)
 
 
-def _book_line(row: PlexItem, link: str | None) -> str:
-    """`**Title**` (linked to Plex when it can be) · length · year."""
+def _book_line(row: PlexItem, link: str | None, *, numbered: bool = False) -> str:
+    """`#2 **Title**` (linked to Plex when it can be) · length · year."""
     title = safe(row.title, 150)
     line = f"**[{title}]({link})**" if link else f"**{title}**"
+    if numbered and row.series_index:
+        line = f"#{plain(row.series_index, 8)} {line}"
     minutes = row.duration_ms // 60000 if row.duration_ms else None
     facts = [fact for fact in (length_text(minutes), str(row.year) if row.year else "") if fact]
     return " · ".join([line, *facts])
@@ -174,7 +202,7 @@ class Library(commands.Cog):
         )
 
     @app_commands.command(name="library", description="Search the Plex audiobook library")
-    @app_commands.describe(query="Title or author; leave empty for the newest books")
+    @app_commands.describe(query="Title, author or series; leave empty for the newest books")
     async def library(self, interaction: Interaction, query: str | None = None) -> None:
         text = (query or "").strip()
         totals = await lib.totals()
@@ -201,9 +229,8 @@ class Library(commands.Cog):
             )
             return
         chosen = lib.key_from_value(text) is not None
-        author = None if chosen else author_of_query(text, rows[0])
-        if author is not None:
-            books = AuthorBooks(self, interaction, author)
+        books = None if chosen else await self._book_list(interaction, text, rows[0])
+        if books is not None:
             embed = await books.render()
             await _reply(interaction, embeds=[embed], view=books if books.pages > 1 else None)
             return
@@ -212,6 +239,16 @@ class Library(commands.Cog):
         if len(rows) > 1 and not chosen:
             embeds.append(others_embed(rows[1:]))
         await _reply(interaction, embeds=embeds, view=await cards.listen_view(rows[0].rating_key))
+
+    async def _book_list(
+        self, interaction: Interaction, text: str, best: PlexItem
+    ) -> BookList | None:
+        """The list a query for a series or an author shows; None for a title."""
+        if (series := await series_of_query(text)) is not None:
+            return BookList.in_series(self, interaction, series)
+        if (author := author_of_query(text, best)) is not None:
+            return BookList.by_author(self, interaction, author)
+        return None
 
     @library.autocomplete("query")
     async def library_autocomplete(

@@ -323,7 +323,7 @@ class Notify(commands.Cog, name=COG_NAME):
         )
         view = None
         if note.kind == notify.KIND_AVAILABLE:
-            view = await self.cards.listen_view(payload.get("rating_key"))
+            view = await self.cards.listen_view(await self.cards.rating_key_of(payload))
             view = await self._with_follow(view, note.user_id, payload)
         elif note.kind == KIND_DOWNLOAD_STARTED:
             view = opt_out_view(note.user_id)

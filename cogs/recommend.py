@@ -21,10 +21,10 @@ from bot.render import NO_PINGS, safe
 from cogs._cards import Cards
 from cogs._embeds import book_embed
 from cogs._follow import FollowButton, follow_buttons
+from cogs._login_flow import refused_unlinked
 from cogs._submit import submit
 from cogs._views import OwnedView
 from core.recommend import Recommendation, RecommendService
-from core.users import require_linked
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,8 @@ class RecommendCog(commands.Cog, name="Recommend"):
     @app_commands.guild_only()
     async def recommend(self, interaction: Interaction) -> None:
         # Refuse unlinked users at once, before any Plex or catalog call.
-        await require_linked(interaction.user.id)
+        if await refused_unlinked(interaction, "recommend"):
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         recs = await self.service.recommend(interaction.user.id)
         if not recs:

@@ -19,8 +19,8 @@ from bot.app import EarmarkBot, Interaction
 from bot.limits import CHOICE_NAME, cut, fit_embed
 from bot.render import NO_PINGS, choices, clean, option, plain, safe
 from cogs._approval import refresh_post, register, unregister
-from cogs._embeds import COLOUR, length_text, plural, status_label
-from cogs._login_flow import LinkButtonView
+from cogs._embeds import COLOUR, length_text, plural, series_text, status_label
+from cogs._login_flow import refused_unlinked
 from cogs._submit import edit_reply, submit
 from cogs._views import OwnedView
 from core.asin import normalize_asin
@@ -45,10 +45,6 @@ PAGE_SIZE = 5  # rows per page of /requests (a select menu names each one)
 #: The one choice an unlinked member gets; its value submits nothing (the command says why).
 LOGIN_FIRST_LABEL = "🔒 Link your Plex account first (/login)"
 LOGIN_FIRST = "earmark:login-first"
-NOT_LINKED = (
-    "🔒 Link your Plex account first: press the button (or run `/login`), sign in to Plex, "
-    "then run `/request` again."
-)
 #: What title, author and narrator keep at least when a label is cut: a first pass cuts
 #: down to the first row (title first), a second, for the worst metadata, to the second.
 MIN_PARTS = ((40, 20, 20), (12, 12, 12))
@@ -89,11 +85,14 @@ def book_label(book: CatalogBook, in_library: bool, limit: int = CHOICE_NAME) ->
 def picker_options(
     books: list[CatalogBook], owned: set[str]
 ) -> dict[str, discord.SelectOption]:
-    """One option per book whose ASIN fits a select value, at most 25, by ASIN."""
+    """One option per book whose ASIN fits a select value, at most 25, by ASIN.
+
+    The label names title, people, length and year; the description adds the
+    series, the one thing that tells editions apart which the label leaves out.
+    """
     options: dict[str, discord.SelectOption] = {}
     for book in books:
-        narrated = f"Narrated by {book.narrator}" if book.narrator else None
-        made = option(book_label(book, book.asin in owned), book.asin, narrated)
+        made = option(book_label(book, book.asin in owned), book.asin, series_text(book.series))
         if made is not None and book.asin not in options:
             options[book.asin] = made
     return dict(list(options.items())[:PICKER_RESULTS])
@@ -292,10 +291,7 @@ class RequestsCog(commands.Cog):
     ) -> None:
         # Refuse unlinked users before touching the catalog (with a button that links
         # them); submit checks again.
-        if not await _linked(interaction.user.id):
-            await interaction.response.send_message(
-                NOT_LINKED, view=LinkButtonView(), ephemeral=True, allowed_mentions=NO_PINGS
-            )
+        if await refused_unlinked(interaction, "request"):
             return
         if title == LOGIN_FIRST:  # the unlinked choice, picked before linking
             raise UserError("You're linked now: type a title and pick a book from the list.")

@@ -88,6 +88,9 @@ class PlexItem(Model):
     author = nullable_text()
     narrator = nullable_text()
     asin = fields.CharField(max_length=16, null=True, db_index=True)
+    # From the title's series decoration ("(The Expanse, Book 1)"): Plex has no series field.
+    series = nullable_text()
+    series_index = nullable_text()  # "1", "2.5": text, as titles write it
     summary = nullable_text()
     duration_ms = fields.BigIntField(null=True)
     year = fields.IntField(null=True)

@@ -60,7 +60,9 @@ class Migration(migrations.Migration):
 """
 
 
-LATER_COLUMNS = {"series", "progress", "stage_note", "external_id", "dm_download_started"}
+LATER_COLUMNS = {
+    "series", "series_index", "progress", "stage_note", "external_id", "dm_download_started"
+}
 
 
 def legacy_db(path: Path) -> Path:

@@ -28,6 +28,7 @@ from core.plex.parse import (
     parse_pin,
     parse_resources,
     parse_xml,
+    title_series,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plex"
@@ -286,3 +287,20 @@ def test_odd_shapes_cost_the_odd_value_never_the_book_or_the_page() -> None:
     ).encode()
     listing = decode_body(tracks, "application/json", TRACK_LISTING)
     assert folders_from(listing) == ({"9": "/b/Book"}, 3)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Leviathan Wakes (The Expanse, Book 1)", ("The Expanse", "1")),
+        ("Words of Radiance (Stormlight Archive #2)", ("Stormlight Archive", "2")),
+        ("Caliban's War: Book 2 of the Expanse", ("The Expanse", "2")),  # one spelling
+        ("Mistborn: The Final Empire (Mistborn, Book 1)", ("Mistborn", "1")),
+        ("Project Hail Mary", (None, None)),
+        ("Dungeon Crawler Carl 2", (None, None)),  # a volume, but no series named
+    ],
+)
+def test_title_series_keeps_the_titles_spelling(
+    title: str, expected: tuple[str | None, str | None]
+) -> None:
+    assert title_series(title) == expected

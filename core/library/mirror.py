@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 from core.matcher import LibraryItem
 from core.models import ConfigEntry, PlexItem
 from core.plex import PlexAudiobook
+from core.plex.parse import title_series
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ META_FIELDS = (
     "updated_at",
     "user_rating",
     "library_id",
+    "series",  # derived from the title; in the hash so the first scan after 0004 fills it
+    "series_index",
 )
 _RK = 0  # position of rating_key in META_FIELDS
 _WRITTEN = (*META_FIELDS, "file_path", "content_hash")
@@ -83,6 +86,7 @@ class Change:
 
 def row_values(book: PlexAudiobook, library_id: str) -> Values:
     """The plex_library column values for one Plex album, in META_FIELDS order."""
+    series, series_index = title_series(book.title)
     return (
         book.rating_key,
         book.title,
@@ -97,6 +101,8 @@ def row_values(book: PlexAudiobook, library_id: str) -> Values:
         book.updated_at,
         book.user_rating,
         book.library_id or library_id,
+        series,
+        series_index,
     )
 
 

@@ -24,6 +24,7 @@ import json
 import logging
 import ntpath
 import posixpath
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 from xml.parsers.expat import ExpatError
@@ -32,6 +33,7 @@ import msgspec
 import xmltodict
 
 from core.asin import asin_from_guid
+from core.normalize import fold, parse_title
 from core.plex.errors import PlexBadResponse
 from core.plex.models import (
     PlexAccount,
@@ -656,3 +658,29 @@ def parse_resources(data: Any) -> list[PlexResource]:
             )
         )
     return resources
+
+
+_TITLE_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def title_series(title: str) -> tuple[str | None, str | None]:
+    """(series, position) from a title's series decoration, spelled as the title spells it.
+
+    Plex's album listing has no series field, so "Leviathan Wakes (The
+    Expanse, Book 1)" is where the series is. A leading "the" is written
+    "The" so that every book of a series carries one spelling. A bare volume
+    ("Dungeon Crawler Carl 2") names no series: (None, None).
+    """
+    parts = parse_title(title)
+    if not parts.series:
+        return None, None
+    words = _TITLE_WORD.findall(title)
+    keys = ["".join(ch for ch in fold(word) if ch.isalnum()) for word in words]
+    size = len(parts.series)
+    for start in range(len(words) - size, -1, -1):  # the decoration sits last
+        if tuple(keys[start : start + size]) == parts.series:
+            name = " ".join(words[start : start + size])
+            if start and keys[start - 1] == "the":
+                name = f"The {name}"
+            return name, parts.volume
+    return " ".join(parts.series).title(), parts.volume

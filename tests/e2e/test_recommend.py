@@ -142,7 +142,7 @@ async def test_request_button_creates_a_pending_request_and_posts_it(world: Worl
     inter, msg = await run(world, world.alice)
 
     await world.fd.click(world.alice, msg, label="Request")
-    done = await inter.wait_for_edit(lambda m: "Pending" in m.text)
+    done = await inter.wait_for_edit(lambda m: "Requested. An admin will look at it" in m.text)
 
     (req,) = await BookRequest.all()
     assert req.asin == CALIBAN and req.status == RequestStatus.PENDING
