@@ -12,7 +12,6 @@ its `setup`, and the submit flow and `/admin` post and refresh through it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Iterable
@@ -225,9 +224,9 @@ async def catch_up_posts(bot: EarmarkBot, *, skip: Iterable[int] = ()) -> int:
     store = bot.runtime.store
     now = datetime.now(UTC)
     stored = await store.get(POSTS_SYNCED_AT)
-    # Shielded: the write is a transaction, and a cancelled one (the bot stopping
-    # while this runs) could leave SQLite's lock held for the next bot.
-    await asyncio.shield(store.set(POSTS_SYNCED_AT, now.isoformat()))
+    # Never cancelled mid-write: the scheduler runs this as its own task and a
+    # stopping bot waits for it (a cancelled transaction could leave SQLite locked).
+    await store.set(POSTS_SYNCED_AT, now.isoformat())
     if stored is None:
         return 0  # the first start: nothing to catch up on that a post could show
     since = datetime.fromisoformat(stored)

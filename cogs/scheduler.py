@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds after start before the first full scan of a stale or never-scanned mirror.
 STARTUP_GRACE = 60.0
+#: Seconds a stopping scheduler waits for work that must not be cut (a database write).
+STOP_GRACE = 5.0
 #: Seconds before a job whose loop died is started again.
 RESTART_DELAY = 60.0
 
@@ -86,6 +88,7 @@ class Scheduler(commands.Cog, name="Scheduler"):
         self._fully_scanned = False
         self._told: dict[str, str] = {}  # what the admins were last told, per topic
         self._restarts: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         scan = self.runtime.settings.scan
         self.recent_poll.change_interval(minutes=scan.recently_added_minutes)
         self.full_scan.change_interval(hours=scan.full_scan_hours)
@@ -95,6 +98,8 @@ class Scheduler(commands.Cog, name="Scheduler"):
         self.full_scan.start()
 
     async def cog_unload(self) -> None:
+        if self._background:  # let a post catch-up finish its database write
+            await asyncio.wait(set(self._background), timeout=STOP_GRACE)
         for task in self._restarts:
             task.cancel()
         self.recent_poll.cancel()
@@ -233,7 +238,17 @@ class Scheduler(commands.Cog, name="Scheduler"):
         return summary
 
     async def sync_posts(self, matched: list[int] | None = None) -> None:
-        """Admin posts follow their requests: this scan's matches, then other processes'."""
+        """Admin posts follow their requests: this scan's matches, then other processes'.
+
+        Its own task: a stop during it waits for it (`cog_unload`) instead of
+        cancelling a database write half-way.
+        """
+        task = asyncio.create_task(self._sync_posts(matched), name="earmark-sync-posts")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        await asyncio.shield(task)
+
+    async def _sync_posts(self, matched: list[int] | None) -> None:
         try:
             await refresh_posts(self.bot, matched or [])
             await catch_up_posts(self.bot, skip=matched or [])
