@@ -86,6 +86,7 @@ def build(items: Iterable[LibraryItem]) -> LibraryIndex:
         index.add(item)
         if not n % CHUNK:
             settle()
+    index.prepare_search()
     settle()
     return index
 
@@ -148,6 +149,8 @@ def load(path: Path, fingerprint: int) -> LibraryIndex | None:
     if len(index) != count:
         log.warning("saved library index is short: rebuilding")
         return None
+    index.prepare_search()  # here in the worker thread, not on the first autocomplete
+    settle()
     return index
 
 
