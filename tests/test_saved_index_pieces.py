@@ -1,4 +1,4 @@
-"""A saved index writes long posting lists in pieces and loads them whole (``core.matcher.packed``)."""
+"""A saved index writes long posting lists in pieces and loads them whole (``packed``)."""
 
 from __future__ import annotations
 
