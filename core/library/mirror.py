@@ -137,6 +137,20 @@ async def keys_to_guids(known: dict[str, Known], wanted: set[str]) -> dict[str, 
     return result
 
 
+async def missing(known: dict[str, Known], seen: set[str]) -> set[str]:
+    """Guids of loaded rows not ``seen``, yielding to the loop as it goes.
+
+    ``known.keys() - seen`` is one C call: about 30 ms on the loop at 200,000 rows.
+    """
+    result: set[str] = set()
+    for n, guid in enumerate(known, 1):
+        if guid not in seen:
+            result.add(guid)
+        if not n % _READ_CHUNK:
+            await asyncio.sleep(0)
+    return result
+
+
 async def load_known(guids: Iterable[str] | None = None) -> dict[str, Known]:
     """Existing rows by guid: all of them, or only those of the given guids."""
     if guids is not None:

@@ -358,7 +358,7 @@ class ScanService:
                 "Check the library setting."
             )
         if summary.complete:
-            gone = known.keys() - seen
+            gone = await mirror.missing(known, seen)
             if gone:
                 await self._emit(run, "removing", 0, len(gone))
                 summary.removed = await mirror.delete_guids(gone)
