@@ -9,6 +9,7 @@ writes nothing but the final `last_seen` stamp. Writes are plain SQL sent with
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -48,7 +49,7 @@ META_FIELDS = (
 _RK = 0  # position of rating_key in META_FIELDS
 _WRITTEN = (*META_FIELDS, "file_path", "content_hash")
 _DELETE_CHUNK = 500
-_READ_CHUNK = 10_000
+_READ_CHUNK = 2_500  # rows per read: fetchall and the loop's work on them hold the loop ~5 ms
 #: Rows per transaction: 10k-row transactions halved SQLite's write cost (issue 9).
 WRITE_BATCH = 10_000
 #: The configuration-table row holding the next path-refresh window of full scans.
@@ -142,6 +143,20 @@ async def keys_to_guids(known: dict[str, Known], wanted: set[str]) -> dict[str, 
     return result
 
 
+async def missing(known: dict[str, Known], seen: set[str]) -> set[str]:
+    """Guids of loaded rows not ``seen``, yielding to the loop as it goes.
+
+    ``known.keys() - seen`` is one C call: about 30 ms on the loop at 200,000 rows.
+    """
+    result: set[str] = set()
+    for n, guid in enumerate(known, 1):
+        if guid not in seen:
+            result.add(guid)
+        if not n % _READ_CHUNK:
+            await asyncio.sleep(0)
+    return result
+
+
 async def load_known(guids: Iterable[str] | None = None) -> dict[str, Known]:
     """Existing rows by guid: all of them, or only those of the given guids."""
     if guids is not None:
@@ -174,6 +189,9 @@ async def _chunks(sql: str) -> AsyncIterator[list[tuple[Any, ...]]]:
         chunk = [tuple(row) for row in rows]
         last = chunk[-1][0]
         yield chunk
+        # What the caller keeps of each chunk is long-lived: out of the collector's way,
+        # or full collections walking 200,000 fresh rows stall the loop 50-120 ms each.
+        gc.freeze()
         await asyncio.sleep(0)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Literal, Protocol, overload
 
 from core.db import sqlite_path
-from core.library import mirror
+from core.library import mirror, off_loop
 from core.matcher import LibraryIndex, packed
 from core.plex import PlexAudiobook, PlexServer
 from core.requests.fulfil import fulfil_open_requests, open_request_count
@@ -210,12 +210,12 @@ class ScanService:
         how = "loaded"
         if self._index_file is not None:
             fingerprint = await mirror.fingerprint(await mirror.load_known())
-            index = await asyncio.to_thread(packed.load, self._index_file, fingerprint)
+            index = await off_loop.run(packed.load, self._index_file, fingerprint)
         if index is None:
             how = "built"
             items, fingerprint = await mirror.all_library_items()
             # Seconds of CPU on a big library: built off the event loop, a chunk at a time.
-            index = await asyncio.to_thread(packed.build, items)
+            index = await off_loop.run(packed.build, items)
         if generation == self._generation:  # the table did not change meanwhile
             self._index = index
             self._index_print = fingerprint
@@ -242,7 +242,7 @@ class ScanService:
             if index is None:
                 return
             try:
-                saved = await asyncio.to_thread(
+                saved = await off_loop.run(
                     packed.save, index, self._index_file, self._index_print, index.changes
                 )
             except OSError as err:
@@ -358,7 +358,7 @@ class ScanService:
                 "Check the library setting."
             )
         if summary.complete:
-            gone = known.keys() - seen
+            gone = await mirror.missing(known, seen)
             if gone:
                 await self._emit(run, "removing", 0, len(gone))
                 summary.removed = await mirror.delete_guids(gone)

@@ -28,6 +28,7 @@ from core.matcher.rules import (
     same_work,
 )
 from core.matcher.search import search
+from core.matcher.starts import Starts
 from core.matcher.titles import LOOKUP_SKIP, fits_given, same_words
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class BookIndex(Generic[B]):
         self._by_asin: dict[str, set[str]] = {}
         self._postings = Postings()
         self._search = Postings()
+        self._starts: Starts | None = None  # made by the first search (or ``prepare_search``)
         self.changes = 0  # bumped by every install and remove: a saved copy tells it is current
         for item in items:
             self.add(item)
@@ -82,6 +84,8 @@ class BookIndex(Generic[B]):
         if post:
             self._postings.add(key, entry.words)
             self._search.add(key, entry.search_words)
+        if self._starts is not None:
+            self._starts.add(key, entry.search_title)
 
     @property
     def postings(self) -> tuple[Postings, Postings]:
@@ -106,6 +110,8 @@ class BookIndex(Generic[B]):
                     del self._by_asin[asin]
         self._postings.remove(key, entry.words)
         self._search.remove(key, entry.search_words)
+        if self._starts is not None:
+            self._starts.remove(key, entry.search_title)
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -224,7 +230,13 @@ class BookIndex(Generic[B]):
 
     def search(self, text: str, *, limit: int = 25) -> list[tuple[B, float]]:
         """Fuzzy title/author search for autocomplete, best first."""
-        return search(self._entries, self._search, text, limit)
+        return search(self._entries, self._search, self.prepare_search(), text, limit)
+
+    def prepare_search(self) -> Starts:
+        """The title orders search needs: made once (by a builder off the event loop)."""
+        if self._starts is None:
+            self._starts = Starts([(e.key, e.search_title) for e in self._entries.values()])
+        return self._starts
 
 
 def _decide(judged: list[_Judged[B]], q: Parsed) -> MatchResult[B]:

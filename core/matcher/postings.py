@@ -36,8 +36,14 @@ class Postings:
             keys.add(key)
 
     def merge(self, lists: dict[str, set[str]]) -> None:
-        """Take over whole lists of words not known yet (a saved index, a chunk at a time)."""
-        self.lists.update(lists)
+        """Take over lists read back from a saved index, a piece at a time (a word may recur)."""
+        known = self.lists
+        for word, keys in lists.items():
+            have = known.get(word)
+            if have is None:
+                known[word] = keys
+            else:
+                have |= keys
         self._sorted = None
 
     def remove(self, key: str, words: Iterable[str]) -> None:

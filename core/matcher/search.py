@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -17,23 +17,36 @@ from rapidfuzz import fuzz, process
 from core.matcher.book import B
 from core.matcher.entry import Entry
 from core.matcher.postings import Postings
-from core.matcher.titles import FILLER, LOOKUP_SKIP
+from core.matcher.starts import Starts, bare
+from core.matcher.titles import LOOKUP_SKIP
 from core.normalize import tokens
 
 log = logging.getLogger(__name__)
 
 
 def search(
-    entries: Mapping[str, Entry[B]], postings: Postings, text: str, limit: int
+    entries: Mapping[str, Entry[B]], postings: Postings, starts: Starts, text: str, limit: int
 ) -> list[tuple[B, float]]:
-    """Fuzzy title/author search, best first."""
+    """Fuzzy title/author search, best first.
+
+    Titles that start with the typed text outrank every fuzzy candidate: when
+    at least ``limit`` do, they are the answer, whatever share of the library
+    the words select ("the", "a t"). Else, when the words select a large
+    share ("of the"), only the shortest-titled candidates are ranked.
+    """
     words = tokens(text)
     if not words or limit <= 0:
         return []
-    keys = _Finder(entries, postings).candidates(words)
+    wanted = " ".join(words)
+    top = starts.first(wanted, limit)
+    if len(top) == limit:
+        keys: Collection[str] = top
+    else:
+        keys = _Finder(entries, postings).candidates(words)
+        if len(keys) > _SEARCH_POOL:
+            keys = {*starts.shortest(keys, _SEARCH_POOL), *top}
     if not keys:
         return []
-    wanted = " ".join(words)
     found = [entries[k] for k in keys]
     if len(found) > _SEARCH_PRESELECT:
         found = _preselect(wanted, found)
@@ -100,6 +113,7 @@ class _Finder:
 
 
 _SEARCH_PRESELECT = 200
+_SEARCH_POOL = 1_000  # candidates ranked at most, when the words select a large share
 _SEARCH_PREFIX_CAP = 5_000  # a one- or two-letter prefix could name half the library
 _SEARCH_CUTOFF = 50.0
 _SEARCH_FUZZY_CAP = 94.9  # below any title that starts with what was typed
@@ -129,7 +143,7 @@ def _preselect(wanted: str, entries: list[Entry[Any]]) -> list[Entry[Any]]:
         )
     starting += [
         e for e in entries
-        if not e.search_title.startswith(wanted) and _bare(e.search_title).startswith(wanted)
+        if not e.search_title.startswith(wanted) and bare(e.search_title).startswith(wanted)
     ]
     starting.sort(key=lambda e: (_start_length(wanted, e.search_title), e.key))
     chosen = {id(e): e for e in starting[:_SEARCH_PRESELECT]}
@@ -141,22 +155,16 @@ def _preselect(wanted: str, entries: list[Entry[Any]]) -> list[Entry[Any]]:
     return list(chosen.values())
 
 
-def _bare(title: str) -> str:
-    """The title without a leading filler word ("the hobbit" -> "hobbit")."""
-    head, _, rest = title.partition(" ")
-    return rest if rest and head in FILLER else title
-
-
 def _start_length(wanted: str, title: str) -> int:
     """Length of the title form that starts with the typed text (the title if none does)."""
-    bare = _bare(title)
-    return len(bare) if not title.startswith(wanted) and bare.startswith(wanted) else len(title)
+    rest = bare(title)
+    return len(rest) if not title.startswith(wanted) and rest.startswith(wanted) else len(title)
 
 
 def _search_score(wanted: str, entry: Entry[Any]) -> float:
     """Autocomplete order: the title typed so far, then fuzzy title/author likeness."""
     title = entry.search_title
-    for candidate in (title, _bare(title)):
+    for candidate in (title, bare(title)):
         if candidate == wanted:
             return 100.0
         if candidate.startswith(wanted):
