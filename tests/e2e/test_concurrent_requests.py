@@ -15,11 +15,26 @@ pytestmark = pytest.mark.world(cogs=("cogs.requests",), admin_channel=True)
 
 
 async def all_handled(world: World, name: str, count: int) -> None:
-    """Returns once the bot's handlers of `count` runs of `/name` have returned."""
-    for _ in range(count):
-        await world.bot.wait_for(
-            "app_command_completion", check=lambda _, cmd: cmd.qualified_name == name, timeout=5
-        )
+    """Returns once the bot's handlers of `count` runs of `/name` have returned.
+
+    One listener counts them all: waiting for one event at a time would miss a
+    completion dispatched before the next wait started.
+    """
+    done = asyncio.Event()
+    seen = 0
+
+    async def on_completion(_interaction: object, command: object) -> None:
+        nonlocal seen
+        if getattr(command, "qualified_name", None) == name:
+            seen += 1
+            if seen >= count:
+                done.set()
+
+    world.bot.add_listener(on_completion, "on_app_command_completion")
+    try:
+        await asyncio.wait_for(done.wait(), 10)
+    finally:
+        world.bot.remove_listener(on_completion, "on_app_command_completion")
 
 
 async def test_simultaneous_requests_for_one_book_make_one_request(world: World) -> None:
