@@ -15,7 +15,6 @@ import pytest
 from bot.config import ScanSettings
 from cogs._approval import POSTS_SYNCED_AT, refresh_post
 from core.models import BookRequest, RequestStatus
-from tests.database import ON_POSTGRES
 from tests.e2e.test_approval import requested  # Alice asks for PHM; the row and the post
 from tests.e2e.world import World, eventually
 from tests.fakes.discord import FakeMessage
@@ -80,11 +79,6 @@ async def test_a_member_joining_shows_on_the_post_and_keeps_the_buttons(world: W
     assert embed(post)["color"] == AMBER
 
 
-@pytest.mark.skipif(
-    ON_POSTGRES,
-    reason="on PostgreSQL the post sometimes keeps its pending colour after /admin approve "
-    "(a refresh race seen in about half the runs); known issue, see the closing note",
-)
 async def test_the_post_follows_admin_moves_with_who_made_them(world: World) -> None:
     req, post = await requested(world)
 

@@ -25,10 +25,12 @@ pytestmark = pytest.mark.world(cogs=COGS, admin_channel=True)
 async def requested(world: World) -> tuple[BookRequest, FakeMessage]:
     """Alice requests Project Hail Mary; returns the row and the admin post."""
     await world.link(world.alice)
+    handled = world.command_done("request")
     inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
     await inter.wait_for_edit(lambda m: bool(m.embeds))
-    (req,) = await BookRequest.all()
     post = await world.fd.wait_for_message(world.admin_channel_id, lambda m: bool(m.buttons))
+    await handled  # the post's id is stored after it is sent: refreshes need it
+    (req,) = await BookRequest.all()
     return req, post
 
 
