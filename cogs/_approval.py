@@ -31,13 +31,13 @@ from cogs._views import AnswersErrors
 from core.errors import UserError
 from core.models import BookRequest, RequestStatus
 from core.requests.audience import audience
+from core.requests.lifecycle import REASON_MAX
 
 log = logging.getLogger(__name__)
 
 Action = Literal["approve", "deny"]
 TEMPLATE = r"earmark:req:(?P<action>approve|deny):(?P<id>[0-9]+)"
 DENY_MODAL_ID = "earmark:req:deny-reason:{id}"
-REASON_MAX = 500
 
 
 def custom_id(action: Action, request_id: int) -> str:

@@ -29,6 +29,7 @@ from core.errors import PlexNotConfigured, UserError
 from core.library import ScanMode, ScanProgress
 from core.models import BookRequest, RequestStatus
 from core.plex import PlexError
+from core.requests.lifecycle import REASON_MAX
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ class AdminCog(
         self,
         interaction: Interaction,
         request_id: app_commands.Range[int, 1],
-        reason: app_commands.Range[str, 1, 500] | None = None,
+        reason: app_commands.Range[str, 1, REASON_MAX] | None = None,
     ) -> None:
         req = await self.runtime.requests.decide(
             request_id, approve=False, reason=reason.strip() if reason else None
@@ -278,7 +279,7 @@ class AdminCog(
         interaction: Interaction,
         request_id: app_commands.Range[int, 1],
         status: str,
-        reason: app_commands.Range[str, 1, 500] | None = None,
+        reason: app_commands.Range[str, 1, REASON_MAX] | None = None,
     ) -> None:
         req = await self.runtime.requests.set_status(
             request_id, RequestStatus(status), reason.strip() if reason else None

@@ -459,11 +459,6 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}".rstrip(": ")
 
 
-def kick(bot: EarmarkBot) -> None:
-    """Wake the worker of this bot (tests use it; cogs call `bot.kick_outbox()`)."""
-    bot.kick_outbox()
-
-
 async def setup(bot: EarmarkBot) -> None:
     await bot.add_cog(Notify(bot))
     register_opt_out(bot)  # the "download started" DM's opt-out, on DMs sent before a restart

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.models import BookRequest, RequestStatus
+from core.requests.lifecycle import REASON_MAX
 
 #: The longest reason, the same as `/admin status` and the Deny modal accept.
-REASON_MAX = 500
 FIELDS = ("status", "reason", "progress")
 STATUSES = ", ".join(s.value for s in RequestStatus)
 

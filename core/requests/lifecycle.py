@@ -16,6 +16,9 @@ CLOSED = (
     RequestStatus.FAILED,
     RequestStatus.CANCELLED,
 )
+#: The longest reason a move may carry (`/admin deny|status`, the Deny modal, the inbound API).
+REASON_MAX = 500
+
 REOPENABLE = (RequestStatus.FAILED, RequestStatus.CANCELLED)
 
 

@@ -12,7 +12,6 @@ import core.notify
 from bot.app import EarmarkBot
 from bot.config import DatabaseSettings
 from bot.runtime import Runtime
-from cogs.notify import kick as kick_worker
 from core import notify
 from core.config_store import ADMIN_CHANNEL
 from core.models import BookRequest, Notification, RequestStatus
@@ -71,7 +70,7 @@ async def test_available_goes_to_requester_and_subscriber(world: World) -> None:
     req = await make_request(world, world.alice, "Project Hail Mary", subscribers=(world.bob,))
     for person in (world.alice, world.bob):
         await owe(person, req, notify.KIND_AVAILABLE, status="available")
-    kick_worker(world.bot)
+    world.bot.kick_outbox()
 
     for person in (world.alice, world.bob):
         msg = await world.fd.wait_for_dm(person)
