@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import cast
 
@@ -300,3 +302,30 @@ async def test_webhook_deliveries_are_signed_and_retried(rig: Rig) -> None:
         await rig.approved("B000000002")
         [report] = await rig.fulfil.deliver_due()
         assert report.kind == "unauthorized" and hook.rejected == 1
+
+
+async def test_a_stop_after_rmab_took_the_post_creates_no_second_request(
+    rig: Rig, rmab: FakeRmab
+) -> None:
+    """The process dies between RMAB creating the request and the row being marked done."""
+    await rig.use("readmeabook", rmab.url, rmab.token)
+    req = await rig.approved()
+    rmab.post_delay_after_create = 5.0  # created at once, answered late: the stop comes first
+    sending = asyncio.create_task(rig.fulfil.deliver_due())
+    for _ in range(200):
+        if rmab.created():
+            break
+        await asyncio.sleep(0.01)
+    assert len(rmab.created()) == 1
+    sending.cancel()  # the bot stops: the row was never marked done
+    with contextlib.suppress(asyncio.CancelledError):
+        await sending
+    rmab.post_delay_after_create = 0.0
+
+    await due_now()
+    await rig.restart().deliver_due()
+    assert len(rmab.created()) == 1  # looked up by ASIN, linked, not sent again
+    await req.refresh_from_db()
+    assert req.external_id is not None
+    row = await Handoff.get(request_id=req.id)
+    assert row.done_at is not None

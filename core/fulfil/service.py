@@ -2,8 +2,9 @@
 
 `deliver_due` sends each due hand-off once, with the outbox's capped backoff
 for failures (an RMAB outage of hours loses nothing). No second RMAB request
-is ever created: after an unclear failure (a timeout: the POST may have
-arrived) the next try first looks the book up by ASIN in `GET /api/requests`,
+is ever created: a POST is marked unclear before it is sent, so after a
+timeout or a stop before the row was marked done (the POST may have arrived)
+the next try first looks the book up by ASIN in `GET /api/requests`,
 and a 409 DuplicateRequest/BeingProcessed links the request RMAB already has.
 `sync` reads every open handed-off request in a few paged list calls and
 moves Earmark's requests through the request service. Both return `Report`s
@@ -150,7 +151,9 @@ class FulfilService:
             await self._retry_later(row, str(err))
             return await self._unauthorized(row, config, err)
         except FulfilUnavailable as err:
-            row.unclear = row.unclear or err.unclear
+            # Clear only when this answer proves the POST did not arrive (an error
+            # status, a refused connection): any earlier doubt was looked up first.
+            row.unclear = err.unclear
             await self._retry_later(row, str(err))
             return None
         except FulfilError as err:
@@ -162,6 +165,11 @@ class FulfilService:
             found = await client.find_by_asin(req.asin)
             if found is not None and found.status not in ENDED:
                 return await self._link(row, req, found, "found")
+        if not row.unclear:
+            # Written ahead: if the process stops after RMAB took the POST but before
+            # the row is marked done, the next try looks the book up before sending.
+            row.unclear = True
+            await row.save(update_fields=["unclear"])
         try:
             created = await client.create_request(await self.audiobook(req))
         except FulfilConflict as err:
