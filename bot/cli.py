@@ -39,6 +39,7 @@ from core.errors import PlexNotConfigured
 from core.fulfil.errors import FulfilError
 from core.library import ScanMode, ScanSummary
 from core.matcher import BookQuery, MatchResult
+from core.matcher.batch import match_many
 from core.plex import PlexError, PlexLibrary
 
 log = logging.getLogger(__name__)
@@ -364,6 +365,19 @@ def parse_batch_line(raw: str, number: int) -> BookQuery:
 
 
 async def cmd_match(runtime: Runtime, args: argparse.Namespace) -> int:
+    lines: list[BookQuery | str] = []
+    if args.batch:  # read and checked before the index: a typo fails at once
+        try:
+            text = await asyncio.to_thread(Path(args.batch).read_text, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"error: cannot read {args.batch}: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if raw.strip():
+                try:
+                    lines.append(parse_batch_line(raw, number))
+                except ValueError as err:
+                    lines.append(str(err))
     index = await runtime.scans.library_index()
     if len(index) == 0:
         print(
@@ -386,22 +400,15 @@ async def cmd_match(runtime: Runtime, args: argparse.Namespace) -> int:
             print(f"not in the library (score {result.score:.1f}; {result.reason})")
         return EXIT_OK
 
-    try:
-        text = await asyncio.to_thread(Path(args.batch).read_text, encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        print(f"error: cannot read {args.batch}: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    queries = [line for line in lines if isinstance(line, BookQuery)]
+    results = iter(match_many(index, queries))
     status = EXIT_OK
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            query = parse_batch_line(raw, number)
-        except ValueError as err:
-            print(f"error: {err}", file=sys.stderr)
+    for line in lines:
+        if isinstance(line, str):
+            print(f"error: {line}", file=sys.stderr)
             invalid = {"matched": False, "rating_key": None, "title": None, "score": 0.0}
-            print(json.dumps({**invalid, "reason": f"invalid input: {err}"}))
+            print(json.dumps({**invalid, "reason": f"invalid input: {line}"}))
             status = EXIT_USAGE
             continue
-        print(json.dumps(result_json(index.match(query))))
+        print(json.dumps(result_json(next(results))))
     return status

@@ -25,6 +25,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.cli import main
+from core.matcher.batch import PARALLEL_FROM
 from tests.database import sqlite_only
 from tests.fakes.catalog import FakeAudible
 from tests.fakes.plex import FakePlex
@@ -215,6 +216,26 @@ async def test_match_batch_keeps_input_order_and_flags_bad_lines(env: Env, tmp_p
     lines = [json.loads(line) for line in result.out.splitlines()]
     assert [line["matched"] for line in lines] == [True, False, False, True]
     assert lines[1]["reason"].startswith("invalid input: line 2")
+    assert result.code == 2
+
+
+async def test_a_big_batch_answers_every_line_in_order(env: Env, tmp_path: Path) -> None:
+    """Enough lines for the worker pool (``core.matcher.batch``): order and bad lines hold."""
+    seed(env.pms)
+    assert (await env.run("scan")).code == 0
+    present = '{"title": "Project Hail Mary", "author": "Andy Weir"}'
+    absent = '{"title": "Dune Messiah", "author": "Frank Herbert"}'
+    lines = [present if i % 3 else absent for i in range(PARALLEL_FROM + 40)]
+    lines[77] = "[1, 2]"
+    batch = tmp_path / "books.jsonl"
+    batch.write_text("\n".join(lines) + "\n")
+    result = await env.run("match", "--batch", str(batch), "--json")
+    answers = [json.loads(line) for line in result.out.splitlines()]
+    assert len(answers) == len(lines)
+    expected = [bool(i % 3) and i != 77 for i in range(len(lines))]
+    assert [a["matched"] for a in answers] == expected
+    assert answers[77]["reason"] == "invalid input: line 78: expected a JSON object"
+    assert "error: line 78: expected a JSON object" in result.err
     assert result.code == 2
 
 
