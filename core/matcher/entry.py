@@ -42,12 +42,20 @@ class Entry(Generic[B]):
     item: B
     packed: tuple[PackedReading, ...]  # every reading, in the documented order
     asins: tuple[str, ...]  # from the record, its guid and its readings
-    # Tuples, not frozensets: a small frozenset costs four times the memory,
-    # and these are only iterated (50,000 entries add up).
-    words: tuple[str, ...]  # title, subtitle and series words: the match postings
-    search_words: tuple[str, ...]  # plain title and author words: the search postings
     search_title: str
-    search_text: str
+    search_text: str  # the plain title and author words, in order
+
+    # The words an entry is posted under are derived, not held: they are read only
+    # when it is posted or removed, and holding them was 7 MB at 50,000 books.
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Title, subtitle and series words of every reading: the match postings."""
+        return _words_of(self.packed)
+
+    @property
+    def search_words(self) -> tuple[str, ...]:
+        """The plain title and author words, each once: the search postings."""
+        return tuple(dict.fromkeys(self.search_text.split()))
 
     @property
     def readings(self) -> tuple[Parsed, ...]:
@@ -71,14 +79,6 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     parsed = [parse_reading(r, asins) for r in base]
     for raw, done in zip(base, list(parsed), strict=True):
         parsed.extend(parse_reading(r, asins) for r in retitled(raw, done.title.core))
-    if len(parsed) == 1:
-        title = parsed[0].title
-        words = dict.fromkeys((*title.core, *title.subtitle, *title.series))
-    else:
-        words = {}
-        for one in parsed:
-            title = one.title
-            words.update(dict.fromkeys((*title.core, *title.subtitle, *title.series)))
     plain_title = tokens(item.title or "")
     plain_author = tokens(item.author or "")
     search_title = " ".join(plain_title)
@@ -87,11 +87,20 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
         item=item,
         packed=tuple(pack_reading(p) for p in parsed),
         asins=asins,
-        words=tuple(words),
-        search_words=tuple(dict.fromkeys((*plain_title, *plain_author))),
         search_title=search_title,
         search_text=f"{search_title} {' '.join(plain_author)}".strip(),
     )
+
+
+def _words_of(packed: tuple[PackedReading, ...]) -> tuple[str, ...]:
+    if len(packed) == 1:
+        core, subtitle, _, series, *_ = packed[0][0]
+        return tuple(dict.fromkeys((*core, *subtitle, *series)))
+    words: dict[str, None] = {}
+    for reading in packed:
+        core, subtitle, _, series, *_ = reading[0]
+        words.update(dict.fromkeys((*core, *subtitle, *series)))
+    return tuple(words)
 
 
 def pack_reading(p: Parsed) -> PackedReading:

@@ -47,7 +47,9 @@ class BookIndex(Generic[B]):
     def __init__(self, items: Iterable[B], key: Callable[[B], str]) -> None:
         self._key = key
         self._entries: dict[str, Entry[B]] = {}
-        self._by_asin: dict[str, set[str]] = {}
+        # One key (a str) for nearly every ASIN, a tuple for the few shared: a set each
+        # was a fifth of the index's memory at 50,000 books.
+        self._by_asin: dict[str, str | tuple[str, ...]] = {}
         self._postings = Postings()
         self._search = Postings()
         self._starts: Starts | None = None  # made by the first search (or ``prepare_search``)
@@ -79,8 +81,15 @@ class BookIndex(Generic[B]):
         key = entry.key
         self.changes += 1
         self._entries[key] = entry
+        by_asin = self._by_asin
         for asin in entry.asins:
-            self._by_asin.setdefault(asin, set()).add(key)
+            held = by_asin.get(asin)
+            if held is None:
+                by_asin[asin] = key
+            elif isinstance(held, str):
+                by_asin[asin] = (held, key) if held != key else held
+            elif key not in held:
+                by_asin[asin] = (*held, key)
         if post:
             self._postings.add(key, entry.words)
             self._search.add(key, entry.search_words)
@@ -102,12 +111,14 @@ class BookIndex(Generic[B]):
         if entry is None:
             return
         self.changes += 1
+        by_asin = self._by_asin
         for asin in entry.asins:
-            keys = self._by_asin.get(asin)
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self._by_asin[asin]
+            held = by_asin.get(asin)
+            if held == key:
+                del by_asin[asin]
+            elif isinstance(held, tuple) and key in held:
+                rest = tuple(k for k in held if k != key)
+                by_asin[asin] = rest[0] if len(rest) == 1 else rest
         self._postings.remove(key, entry.words)
         self._search.remove(key, entry.search_words)
         if self._starts is not None:
@@ -134,12 +145,12 @@ class BookIndex(Generic[B]):
         the same work (exact normalised title and author); never a fuzzy score.
         """
         q = parse_query(query)
-        keys = set(self._by_asin.get(q.asins[0], ())) if q.asins else set()
+        keys = set(self._asin_keys(q.asins[0])) if q.asins else set()
         keys |= {k for k in self._candidates(q) if same_work(q, self._entries[k].parsed)}
         return self._entries[min(keys)].item if keys else None
 
     def _match(self, q: Parsed) -> MatchResult[B]:
-        if q.asins and (keys := self._by_asin.get(q.asins[0])):
+        if q.asins and (keys := self._asin_keys(q.asins[0])):
             entry = self._entries[min(keys)]
             reason = f"asin {q.asins[0]}"
             if q.asins[0] not in self.asins(entry.item):
@@ -156,6 +167,11 @@ class BookIndex(Generic[B]):
             seen = {e.key for _, e, _ in judged}
             judged += self._judge(q, self._candidates(q, loose=True) - seen)
         return _decide(judged, q)
+
+    def _asin_keys(self, asin: str) -> tuple[str, ...]:
+        """The keys of the records holding ``asin``."""
+        held = self._by_asin.get(asin, ())
+        return (held,) if isinstance(held, str) else held
 
     def _holds_title(self, words: Sequence[str], q: Parsed) -> bool:
         """A record whose whole title is ``words``, by one of the query's people."""

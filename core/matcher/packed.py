@@ -35,7 +35,7 @@ from core.matcher.index import LibraryIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 #: Entries per record: one loads in 5-20 ms (busy machine), a step short enough for the loop.
 CHUNK = 2_000
 #: Keys per record of posting lists (about 10 ms to write or read at 200,000 books).
@@ -217,8 +217,7 @@ def _row(entry: Entry[LibraryItem]) -> Row:
     item = entry.item
     return (
         (item.rating_key, item.title, item.author, item.narrator, item.asin, item.guid),
-        entry.key, entry.packed, entry.asins, entry.words, entry.search_words,
-        entry.search_title, entry.search_text,
+        entry.key, entry.packed, entry.asins, entry.search_title, entry.search_text,
     )  # fmt: skip
 
 

@@ -103,7 +103,9 @@ class _Finder:
         return found, False
 
     def _has_prefix(self, key: str, prefix: str) -> bool:
-        return any(w.startswith(prefix) for w in self._entries[key].search_words)
+        """A title or author word starts with ``prefix`` (one word: no space in it)."""
+        text = self._entries[key].search_text
+        return text.startswith(prefix) or f" {prefix}" in text
 
     def _variants(self, word: str) -> set[str]:
         keys: set[str] = set()
