@@ -21,6 +21,7 @@ from core.plex import (
     PlexUnauthorized,
     PlexUnavailable,
 )
+from core.plex.parse import title_series
 from tests.fakes.plex import FakePlex
 from tests.fakes.retry import QUICK_RETRY
 
@@ -123,6 +124,34 @@ async def test_second_scan_of_unchanged_library_writes_nothing(
     summary = await scans.run("full")
     assert (summary.new, summary.updated, summary.unchanged, summary.removed) == (0, 0, 5, 0)
     assert {row.id: row.content_hash for row in await PlexItem.all()} == before
+
+
+async def test_an_unchanged_scan_reads_no_title_and_a_retitled_book_gets_its_series(
+    pms: FakePlex, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Series come from titles: an unchanged album is recognised by its hash with the stored
+    series, without parsing its title (issue 9); a new title still sets the series."""
+    seed_books(pms)
+    pms.add_album("Leviathan Wakes (The Expanse, Book 1)", "James S. A. Corey", added_at=1005)
+    scans = service(pms, session)
+    await scans.run("full")
+    parsed: list[str] = []
+
+    def counted(title: str) -> tuple[str | None, str | None]:
+        parsed.append(title)
+        return title_series(title)
+
+    monkeypatch.setattr(mirror, "title_series", counted)
+    summary = await scans.run("full")
+    assert (summary.updated, summary.unchanged) == (0, 6)
+    assert parsed == []
+    book = next(a for a in pms.albums.values() if a.title.startswith("Leviathan"))
+    pms.update_album(book.rating_key, title="Caliban's War (The Expanse, Book 2)")
+    summary = await scans.run("full")
+    assert (summary.updated, summary.unchanged) == (1, 5)
+    assert parsed == ["Caliban's War (The Expanse, Book 2)"]
+    row = await PlexItem.get(rating_key=book.rating_key)
+    assert (row.series, row.series_index) == ("The Expanse", "2")
 
 
 async def test_updated_and_removed_books(pms: FakePlex, session: aiohttp.ClientSession) -> None:

@@ -66,6 +66,9 @@ class Known:
     rating_key: str
     content_hash: str
     file_path: str | None
+    # The stored series columns: with them a scan can check an album's hash without
+    # parsing its title (the parse was most of an unchanged scan's time).
+    series: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass(slots=True)
@@ -85,9 +88,15 @@ class Change:
         return str(self.values[_RK])
 
 
-def row_values(book: PlexAudiobook, library_id: str) -> Values:
-    """The plex_library column values for one Plex album, in META_FIELDS order."""
-    series, series_index = title_series(book.title)
+def row_values(
+    book: PlexAudiobook, library_id: str, series: tuple[str | None, str | None] | None = None
+) -> Values:
+    """The plex_library column values for one Plex album, in META_FIELDS order.
+
+    ``series``: the (series, position) to use instead of reading them from the
+    title (a stored row's, to test whether anything changed without parsing).
+    """
+    name, series_index = title_series(book.title) if series is None else series
     return (
         book.rating_key,
         book.title,
@@ -102,7 +111,7 @@ def row_values(book: PlexAudiobook, library_id: str) -> Values:
         book.updated_at,
         book.user_rating,
         book.library_id or library_id,
-        series,
+        name,
         series_index,
     )
 
@@ -161,17 +170,27 @@ async def load_known(guids: Iterable[str] | None = None) -> dict[str, Known]:
     """Existing rows by guid: all of them, or only those of the given guids."""
     if guids is not None:
         query = PlexItem.filter(plex_guid__in=list(guids))
-        rows = await query.values_list("plex_guid", "id", "rating_key", "content_hash", "file_path")
-        return {g: Known(i, rk, h, fp) for g, i, rk, h, fp in rows}
+        rows = await query.values_list(
+            "plex_guid", "id", "rating_key", "content_hash", "file_path", "series", "series_index"
+        )
+        return {g: Known(i, rk, h, fp, _series(s, n)) for g, i, rk, h, fp, s, n in rows}
     known: dict[str, Known] = {}
     sql = (
-        "SELECT id, plex_guid, rating_key, content_hash, file_path FROM plex_library"
-        " WHERE id > {} ORDER BY id LIMIT " + str(_READ_CHUNK)
+        "SELECT id, plex_guid, rating_key, content_hash, file_path, series, series_index"
+        " FROM plex_library WHERE id > {} ORDER BY id LIMIT " + str(_READ_CHUNK)
     )
     async for chunk in _chunks(sql):
-        for i, g, rk, h, fp in chunk:
-            known[g] = Known(i, rk, h, fp)
+        for i, g, rk, h, fp, s, n in chunk:
+            known[g] = Known(i, rk, h, fp, _series(s, n))
     return known
+
+
+_NO_SERIES: tuple[str | None, str | None] = (None, None)
+
+
+def _series(name: str | None, index: str | None) -> tuple[str | None, str | None]:
+    """A row's series columns (one shared tuple for the many books in none)."""
+    return _NO_SERIES if name is None and index is None else (name, index)
 
 
 async def _chunks(sql: str) -> AsyncIterator[list[tuple[Any, ...]]]:

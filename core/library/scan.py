@@ -309,40 +309,28 @@ class ScanService:
         known = await mirror.load_known()
         table_print = await mirror.fingerprint(known)
 
-        # Many books without a path (a first scan): the whole track listing, up front.
-        folders: dict[str, str] | None = None
+        # Many books without a path (a first scan): the whole track listing, read while
+        # the album listing is read and written (Plex answers one while the other is
+        # parsed); the paths are set once both are in.
+        folders: asyncio.Task[dict[str, str]] | None = None
         expected = await server.album_count(library_id)
         if expected is None or expected - len(known) > self._path_fetch_limit(expected):
-            folders = await self._all_folders(run, server, library_id)
-
-        writer = mirror.Writer()
-        changes: list[mirror.Change] = []  # what the index must learn
-        pathless: dict[str, str] = {}  # rating key -> guid: written without a path
-        seen: set[str] = set()
-        last_total: int | None = None
-        async for page in server.iter_albums(library_id, page_size=self.page_size):
-            last_total = page.total if page.total is not None else last_total
-            for book in page.items:
-                if book.guid in seen:  # the listing shifted under us; count each book once
-                    continue
-                seen.add(book.guid)
-                folder = None if folders is None else folders.get(book.rating_key)
-                change = self._classify(book, library_id, folder, known, summary,
-                                        full=folders is not None)
-                if change is None:
-                    continue
-                writer.add(change)
-                if change.old_hash != change.content_hash:
-                    changes.append(change)
-                if folders is None:  # new or changed: its path is fetched below
-                    pathless[change.rating_key] = change.guid
-            if writer.full:
-                await writer.flush()
-            summary.total = len(seen)
-            await self._emit(run, "books", page.start + len(page.items), last_total)
-        await writer.flush()
-        if folders is None:
-            await self._refresh_paths(run, server, library_id, known, seen, pathless, summary)
+            folders = asyncio.create_task(
+                self._all_folders(run, server, library_id), name="earmark-scan-folders"
+            )
+        try:
+            seen, last_total, changes, pathless = await self._read_albums(
+                run, server, library_id, known, summary, folders
+            )
+            everything = None if folders is None else await folders
+        finally:
+            if folders is not None and not folders.done():
+                folders.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await folders
+        await self._refresh_paths(
+            run, server, library_id, known, seen, pathless, summary, everything
+        )
 
         removed: list[tuple[str, mirror.Known]] = []
         if last_total is not None and len(seen) < last_total:
@@ -378,6 +366,46 @@ class ScanService:
         await self._match(run, summary)
         return summary
 
+    async def _read_albums(
+        self,
+        run: _Run,
+        server: PlexServer,
+        library_id: str,
+        known: dict[str, mirror.Known],
+        summary: ScanSummary,
+        folders: asyncio.Task[dict[str, str]] | None,
+    ) -> tuple[set[str], int | None, list[mirror.Change], dict[str, str]]:
+        """Read the album listing and write what changed (paths come after).
+
+        Returns the guids seen, Plex's last total, the changes the index must learn,
+        and rating key -> guid of the books written without a new path.
+        """
+        writer = mirror.Writer()
+        changes: list[mirror.Change] = []
+        pathless: dict[str, str] = {}
+        seen: set[str] = set()
+        last_total: int | None = None
+        async for page in server.iter_albums(library_id, page_size=self.page_size):
+            last_total = page.total if page.total is not None else last_total
+            for book in page.items:
+                if book.guid in seen:  # the listing shifted under us; count each book once
+                    continue
+                seen.add(book.guid)
+                change = self._classify(book, library_id, known, summary)
+                if change is None:
+                    continue
+                writer.add(change)
+                if change.old_hash != change.content_hash:
+                    changes.append(change)
+                pathless[change.rating_key] = change.guid
+            if writer.full:
+                await writer.flush()
+            summary.total = len(seen)
+            if folders is None or folders.done():  # else the track listing tells progress
+                await self._emit(run, "books", page.start + len(page.items), last_total)
+        await writer.flush()
+        return seen, last_total, changes, pathless
+
     async def _all_folders(
         self, run: _Run, server: PlexServer, library_id: str
     ) -> dict[str, str]:
@@ -396,12 +424,19 @@ class ScanService:
         seen: set[str],
         pathless: dict[str, str],
         summary: ScanSummary,
+        everything: dict[str, str] | None = None,
     ) -> None:
-        """Paths for the books written without one, and one window of the rest re-checked."""
+        """Paths for the books written without one, and one window of the rest re-checked.
+
+        ``everything``: the whole track listing, when this scan read it; every
+        known book's path is then checked against it.
+        """
         by_key = await mirror.keys_to_guids(known, seen)
         writer = mirror.Writer()
         found: dict[str, str | None] = {}
-        if len(pathless) > self._path_fetch_limit(len(seen)):
+        if everything is not None:
+            found.update(everything)
+        elif len(pathless) > self._path_fetch_limit(len(seen)):
             found.update(await self._all_folders(run, server, library_id))  # every path, too
         else:
             wanted = set(pathless)
@@ -469,7 +504,7 @@ class ScanService:
                     if book.guid in seen:
                         continue
                     seen.add(book.guid)
-                    change = self._classify(book, library_id, None, known, summary, full=False)
+                    change = self._classify(book, library_id, known, summary)
                     if change is None:
                         reached_known = True
                         break
@@ -502,30 +537,33 @@ class ScanService:
         self,
         book: PlexAudiobook,
         library_id: str,
-        folder: str | None,
         known: dict[str, mirror.Known],
         summary: ScanSummary,
-        *,
-        full: bool,
     ) -> mirror.Change | None:
-        """The write this book needs; None when it is known and unchanged.
+        """The write this book's metadata needs; None when it is known and unchanged.
 
-        With ``full`` the given folder is the book's path (the whole track listing
-        was read); otherwise the row keeps its path.
+        A new book is written without a path and a changed one keeps its own: paths
+        are set afterwards (``_refresh_paths``).
         """
-        values = mirror.row_values(book, library_id)
-        digest = mirror.content_hash(values)
         row = known.get(book.guid)
         if row is None:
+            values = mirror.row_values(book, library_id)
             summary.new += 1
-            return mirror.Change(book.guid, values, digest, folder)
-        path = folder if full else row.file_path
-        if row.content_hash == digest and row.file_path == path:
+            return mirror.Change(book.guid, values, mirror.content_hash(values), None)
+        # The title is in the hash: when the values hash equal with the stored series,
+        # the series read from that title are the stored ones. Most of an unchanged
+        # scan's time was parsing every title again to find that out.
+        values = mirror.row_values(book, library_id, row.series)
+        digest = mirror.content_hash(values)
+        if digest != row.content_hash:
+            values = mirror.row_values(book, library_id)
+            digest = mirror.content_hash(values)
+        if row.content_hash == digest:
             summary.unchanged += 1
             return None
         summary.updated += 1
         return mirror.Change(
-            book.guid, values, digest, path, row.id, row.content_hash, row.rating_key
+            book.guid, values, digest, row.file_path, row.id, row.content_hash, row.rating_key
         )
 
     def _patch_index(

@@ -660,6 +660,7 @@ class FakePlex(_FakeServer):
         self._next_key = itertools.count(10_000)
         self._track_cache: tuple[tuple[int, int, int], list[FakeAlbum], list[int]] | None = None
         self._album_cache: dict[tuple[str, bool, float | None], tuple[int, str]] = {}
+        self._track_json_cache: dict[tuple[str, int], tuple[int, str]] = {}
 
     # -- state helpers --------------------------------------------------------------
 
@@ -977,8 +978,18 @@ class FakePlex(_FakeServer):
         return text
 
     def track_json(self, album: FakeAlbum, index: int) -> str:
-        """``track_entry`` rendered straight to JSON text: the 50k-album benchmark serves
-        ~330k tracks, and building then dumping dicts made the fake the bottleneck."""
+        """``track_entry`` as JSON text, kept until anything changes (as ``_album_json``):
+        rendering ~330k tracks took the fake 1.6 s of CPU per listing at 50k albums, more
+        than Earmark's whole share of reading it, so the fake was the bottleneck."""
+        key = (album.rating_key, index)
+        cached = self._track_json_cache.get(key)
+        if cached is not None and cached[0] == _generation:
+            return cached[1]
+        text = self._render_track_json(album, index)
+        self._track_json_cache[key] = (_generation, text)
+        return text
+
+    def _render_track_json(self, album: FakeAlbum, index: int) -> str:
         q = _json_str
         key = album.track_key(index)
         path = album.track_file(index)
@@ -1514,8 +1525,10 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     started = time.perf_counter()
     pms.make_synthetic(args.albums, seed=args.seed)
-    for album in pms.albums.values():  # the scan's listing, rendered before anyone asks
+    for album in pms.albums.values():  # the scan's listings, rendered before anyone asks
         pms._album_json(album, True, album.user_rating)
+        for index in range(album.track_count):
+            pms.track_json(album, index)
     built = time.perf_counter() - started
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
