@@ -1,16 +1,20 @@
-"""Shared fixtures: a new database for each test (SQLite or PostgreSQL: tests/database.py)."""
+"""Shared fixtures: a new database for each test (SQLite or PostgreSQL: tests/database.py),
+and the fakes that several test modules serve over real sockets.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 
 from core.crypto import TokenCipher
 from core.db import close_db, open_db
 from tests.database import empty_database, own_database
+from tests.fakes.plex import FakePlex
 
 
 @pytest.fixture
@@ -34,3 +38,17 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
 @pytest.fixture
 def cipher() -> TokenCipher:
     return TokenCipher(Fernet.generate_key())
+
+
+@pytest.fixture
+async def pms() -> AsyncIterator[FakePlex]:
+    """An empty fake Plex Media Server on a real socket (a module may override it)."""
+    async with FakePlex() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A real aiohttp session, for clients of the fakes."""
+    async with aiohttp.ClientSession() as s:
+        yield s
