@@ -11,10 +11,13 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 
+from core.catalog.client import AudibleCatalog
 from core.crypto import TokenCipher
 from core.db import close_db, open_db
 from tests.database import empty_database, own_database
+from tests.fakes.catalog import FakeAudible
 from tests.fakes.plex import FakePlex
+from tests.fakes.retry import QUICK_RETRY
 
 
 @pytest.fixture
@@ -52,3 +55,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """A real aiohttp session, for clients of the fakes."""
     async with aiohttp.ClientSession() as s:
         yield s
+
+
+@pytest.fixture
+async def catalog(fake: FakeAudible) -> AsyncIterator[AudibleCatalog]:
+    """The catalog client over the module's own `fake` FakeAudible (stocked as it needs)."""
+    async with AudibleCatalog(base_url=fake.url, timeout=1.0, retry=QUICK_RETRY) as client:
+        yield client
