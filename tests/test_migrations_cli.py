@@ -9,7 +9,7 @@ import pytest
 
 from tests.cli_env import Env
 from tests.database import sqlite_only
-from tests.test_migrations import (
+from tests.migration_dbs import (
     LATEST,
     SHIPPED,
     backups,
