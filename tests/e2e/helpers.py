@@ -1,7 +1,8 @@
 """Helpers that several e2e test modules share, so that no test module imports another.
 
 Request rows and owed notifications as the request service would have made
-them, the loaded outbox worker, and what the bot sent to Discord.
+them, the loaded outbox worker, and what the bot sent to Discord; the
+fulfilment backend chosen and an approved request.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from cogs.notify import Notify
 from core import notify
+from core.config_store import FULFIL_BACKEND, FULFIL_URL
 from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber, User
 from core.notify import request_payload
 from tests.e2e.world import World
@@ -122,3 +124,34 @@ def show_to_everyone(w: World, name: str) -> None:
     """What a guild admin can do in Discord's Integrations settings: unhide a command."""
     (cmd,) = [c for c in w.fd.commands(w.guild) if c["name"] == name]
     cmd["default_member_permissions"] = None
+
+
+# -- fulfilment (the fulfil cog) ---------------------------------------------------------------
+
+
+def quicken(world: World) -> None:
+    cog: Any = world.bot.get_cog("Fulfil")  # the extension's own class (loaded anew)
+    assert cog is not None
+    cog.deliver_interval = 0.1
+    cog.sync_interval = 0.2
+    cog.poke()
+
+
+async def use(world: World, backend: str, url: str, key: str, value: str) -> None:
+    """Choose the fulfilment backend (as `/setup fulfil` stores it) and run the jobs fast."""
+    store = world.runtime.store
+    await store.set(FULFIL_BACKEND, backend)
+    await store.set(FULFIL_URL, url)
+    await store.set(key, value)
+    quicken(world)
+
+
+async def approved(world: World, asin: str = PHM) -> BookRequest:
+    """Alice (linked on first use) requests `asin`; the boss approves it with /admin."""
+    if not await User.filter(discord_id=world.alice.id).exists():
+        await world.link(world.alice)
+    mine = await world.fd.slash(world.alice, world.guild, "request", title=asin)
+    await mine.wait_for_edit(lambda m: bool(m.embeds))
+    req = await BookRequest.get(asin=asin)
+    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
+    return req
