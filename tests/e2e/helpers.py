@@ -2,7 +2,8 @@
 
 Request rows and owed notifications as the request service would have made
 them, the loaded outbox worker, and what the bot sent to Discord; the
-fulfilment backend chosen and an approved request.
+admin post of a member's request; the fulfilment backend chosen and an
+approved request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from core.config_store import FULFIL_BACKEND, FULFIL_URL
 from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber, User
 from core.notify import request_payload
 from tests.e2e.world import World
-from tests.fakes.discord import FakeUser
+from tests.fakes.discord import FakeMessage, FakeUser
 
 PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 
@@ -124,6 +125,21 @@ def show_to_everyone(w: World, name: str) -> None:
     """What a guild admin can do in Discord's Integrations settings: unhide a command."""
     (cmd,) = [c for c in w.fd.commands(w.guild) if c["name"] == name]
     cmd["default_member_permissions"] = None
+
+
+# -- a member's request and the admin post (the requests cog) ---------------------------------
+
+
+async def requested(world: World) -> tuple[BookRequest, FakeMessage]:
+    """Alice requests Project Hail Mary; returns the row and the admin post."""
+    await world.link(world.alice)
+    handled = world.command_done("request")
+    inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
+    await inter.wait_for_edit(lambda m: bool(m.embeds))
+    post = await world.fd.wait_for_message(world.admin_channel_id, lambda m: bool(m.buttons))
+    await handled  # the post's id is stored after it is sent: refreshes need it
+    (req,) = await BookRequest.all()
+    return req, post
 
 
 # -- fulfilment (the fulfil cog) ---------------------------------------------------------------
