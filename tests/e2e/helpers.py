@@ -1,9 +1,9 @@
 """Helpers that several e2e test modules share, so that no test module imports another.
 
 Request rows and owed notifications as the request service would have made
-them, the loaded outbox worker, and what the bot sent to Discord; the
-admin post of a member's request; the fulfilment backend chosen and an
-approved request.
+them, the loaded outbox worker, and what the bot sent to Discord; a member's
+`/request` and the admin post it makes, Project Hail Mary put in Plex and the
+Listen link to it; the fulfilment backend chosen and an approved request.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -23,7 +24,7 @@ from core.notify import request_payload
 from tests.e2e.world import World
 from tests.fakes.discord import FakeMessage, FakeUser
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
+PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture): 970 min, 2021
 
 
 def worker(w: World) -> Notify:
@@ -130,6 +131,24 @@ def show_to_everyone(w: World, name: str) -> None:
 # -- a member's request and the admin post (the requests cog) ---------------------------------
 
 
+async def shelve_phm(world: World) -> str:
+    album = world.pms.add_album(
+        "Project Hail Mary", "Andy Weir", narrators=["Ray Porter"], year=2021,
+        guid=f"com.plexapp.agents.audnexus://{PHM}_us?lang=en",
+    )
+    await world.runtime.scans.run("full")
+    return album.rating_key
+
+
+async def request(world: World, user: FakeUser, title: str = PHM) -> FakeMessage:
+    """`/request title:` and its reply, once the handler is done (the admin post after it)."""
+    done = world.command_done("request")
+    inter = await world.fd.slash(user, world.guild, "request", title=title)
+    reply = await inter.wait_for_edit(lambda m: bool(m.embeds))
+    await done
+    return reply
+
+
 async def requested(world: World) -> tuple[BookRequest, FakeMessage]:
     """Alice requests Project Hail Mary; returns the row and the admin post."""
     await world.link(world.alice)
@@ -140,6 +159,17 @@ async def requested(world: World) -> tuple[BookRequest, FakeMessage]:
     await handled  # the post's id is stored after it is sent: refreshes need it
     (req,) = await BookRequest.all()
     return req, post
+
+
+def listen_link(world: World, rating_key: str) -> str:
+    key = quote(f"/library/metadata/{rating_key}", safe="")
+    return (
+        f"https://app.plex.tv/desktop/#!/server/{world.pms.machine_identifier}/details?key={key}"
+    )
+
+
+def fields(message: FakeMessage) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
 
 
 # -- fulfilment (the fulfil cog) ---------------------------------------------------------------
