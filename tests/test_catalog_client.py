@@ -22,16 +22,11 @@ from tests.fakes.catalog import FakeAudible
 from tests.fakes.retry import QUICK_RETRY, SleepLog
 
 
+# The `catalog` fixture (tests/conftest.py) is the client over this fake.
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeAudible]:
     async with FakeAudible() as server:
         yield server
-
-
-@pytest.fixture
-async def catalog(fake: FakeAudible) -> AsyncIterator[AudibleCatalog]:
-    async with AudibleCatalog(base_url=fake.url, timeout=1.0, retry=QUICK_RETRY) as client:
-        yield client
 
 
 # -- search -------------------------------------------------------------

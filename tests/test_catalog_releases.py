@@ -9,9 +9,9 @@ import pytest
 from core.catalog.client import AudibleCatalog
 from core.catalog.models import parse_product
 from tests.fakes.catalog import FakeAudible
-from tests.test_catalog_client import catalog as catalog  # the client, over this `fake`
 
 
+# The `catalog` fixture (tests/conftest.py) is the client over this fake.
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeAudible]:
     async with FakeAudible(load_fixtures=False) as server:

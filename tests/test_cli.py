@@ -1,8 +1,6 @@
 """The command line against the fake Plex and catalog: `main(argv)` in process, one real process.
 
-`main` runs its own event loop (`asyncio.run`), so `Env.run` calls it in a
-worker thread while the fakes keep serving on the test's loop; stdout and
-stderr are captured, and the logging set-up `main` does is undone after it.
+In process through `Env.run` and `run_main` (tests/cli_env.py);
 `test_python_m_bot_runs_a_scan_in_its_own_process` keeps `python -m bot`
 itself covered.
 """
@@ -10,129 +8,20 @@ itself covered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
-from bot.cli import main
 from core.matcher.batch import PARALLEL_FROM
+from tests.cli_env import Env, run_main
 from tests.database import sqlite_only
-from tests.fakes.catalog import FakeAudible
 from tests.fakes.plex import FakePlex
-
-ROOT = Path(__file__).resolve().parents[1]
-#: The loggers whose level `bot.logs.setup_logging` sets, besides the root.
-TUNED_LOGGERS = ("discord.gateway", "tortoise", "aiosqlite")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@contextlib.contextmanager
-def logging_restored() -> Iterator[None]:
-    """Undo what `setup_logging` does to the process: handlers, filters and levels."""
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    filters = {handler: list(handler.filters) for handler in handlers}
-    levels = {name: logging.getLogger(name).level for name in ("", *TUNED_LOGGERS)}
-    try:
-        yield
-    finally:
-        for handler in list(root.handlers):
-            if handler not in filters:
-                root.removeHandler(handler)
-        for handler, kept in filters.items():
-            handler.filters[:] = kept
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
-
-
-def run_main(argv: Sequence[str]) -> Result:
-    """`python -m bot ARGV` in this process (blocking: it runs its own event loop)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), logging_restored():
-        try:
-            code = main(list(argv))
-        except SystemExit as exit_:  # argparse's usage errors
-            code = exit_.code if isinstance(exit_.code, int) else 2
-    return Result(code, out.getvalue(), err.getvalue())
-
-
-@dataclass
-class Env:
-    pms: FakePlex
-    audible: FakeAudible
-    config: Path
-    key: str
-
-    async def run(self, *args: str) -> Result:
-        """The CLI with this config, in process; the fakes serve meanwhile."""
-        return await asyncio.to_thread(run_main, [*args, "--config", str(self.config)])
-
-    async def run_process(self, *args: str) -> Result:
-        """The CLI as `python -m bot` in a child process."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")}
-        env["EARMARK_SECRET_KEY"] = self.key
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            *args,
-            "--config",
-            str(self.config),
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode is not None
-        return Result(proc.returncode, out.decode(), err.decode())
-
-
-@pytest.fixture
-async def env(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Env]:
-    key = Fernet.generate_key().decode()
-    for name in [k for k in os.environ if k.startswith("EARMARK_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("EARMARK_SECRET_KEY", key)
-    async with FakePlex() as pms, FakeAudible() as audible:
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f"""
-[discord]
-guild_ids = [1]
-[plex]
-url = "{pms.url}"
-token = "{pms.token}"
-library_id = "{pms.section_id}"
-[catalog]
-audible_url = "{audible.url}"
-[database]
-url = "{database_url}"
-[security]
-key_file = "{tmp_path}/secret.key"
-"""
-        )
-        yield Env(pms, audible, config, key)
 
 
 def seed(pms: FakePlex) -> None:

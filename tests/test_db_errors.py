@@ -19,8 +19,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from core.db import DatabaseError, close_db, open_db
+from tests.cli_env import run_main
 from tests.database import ON_POSTGRES, SERVER_URL, url_of
-from tests.test_cli import run_main
 
 needs_server = pytest.mark.skipif(
     not ON_POSTGRES, reason="needs PostgreSQL: EARMARK_TEST_DATABASE_URL (make test-postgres)"

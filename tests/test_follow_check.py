@@ -24,7 +24,6 @@ from core.models import (
     User,
 )
 from tests.fakes.catalog import FakeAudible
-from tests.test_catalog_client import catalog as catalog  # the client, over this `fake`
 
 TODAY = date(2026, 12, 1)
 AUTHOR = Target(FollowKind.AUTHOR, "Ann Leck", "B0ANNLECK1")
@@ -75,6 +74,7 @@ def stock(fake: FakeAudible) -> None:
                      release_date="2026-11-28", author_asins=["B0OTHERANN"])
 
 
+# The `catalog` fixture (tests/conftest.py) is the client over this fake.
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeAudible]:
     async with FakeAudible(load_fixtures=False) as server:

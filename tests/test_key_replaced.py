@@ -28,9 +28,9 @@ from core.config_store import (
 from core.crypto import TokenCipher
 from core.db import close_db, open_db
 from core.models import User
+from tests.cli_process import run_cli, write_config
 from tests.e2e.world import eventually, make_settings
 from tests.fakes.discord import FakeDiscord
-from tests.test_cli_startup_errors import run_cli, write_config
 
 
 async def store_secrets(cipher: TokenCipher) -> None:

@@ -19,6 +19,8 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):  # `from . import name`
+            found.update("." * node.level + alias.name for alias in node.names)
     return found
 
 
@@ -46,3 +48,13 @@ def test_no_extension_is_a_private_module() -> None:
 
     assert all(not name.split(".")[-1].startswith("_") for name in COGS)
     assert {f"cogs.{p.stem}" for p in (ROOT / "cogs").glob("[!_]*.py")} == set(COGS)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").rglob("*.py")), ids=str)
+def test_no_module_of_the_tests_imports_a_test_module(path: Path) -> None:
+    """Helpers and fixtures that test modules share live in helper modules (tests/e2e/helpers.py,
+    tests/cli_env.py, ...) or a conftest.py, never in a `test_*` module that others import."""
+    tests = {
+        name for name in imported_modules(path) if name.split(".")[-1].startswith("test_")
+    }
+    assert not tests, f"{path.relative_to(ROOT)} imports the test module(s) {sorted(tests)}"

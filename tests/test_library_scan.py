@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -24,34 +23,9 @@ from core.plex import (
 from core.plex.parse import title_series
 from tests.fakes.plex import FakePlex
 from tests.fakes.retry import QUICK_RETRY
+from tests.scan_helpers import FakeSource, seed_books
 
 pytestmark = pytest.mark.usefixtures("db")
-
-
-@dataclass
-class FakeSource:
-    """A PlexSource pointing at the fake PMS through a real aiohttp session."""
-
-    pms: FakePlex
-    session: aiohttp.ClientSession
-    token: str = ""
-    timeout: float = 2.0
-
-    async def connect(self) -> tuple[PlexServer, str]:
-        server = self.pms.client(self.token or None, session=self.session, timeout=self.timeout)
-        return server, self.pms.section_id
-
-
-@pytest.fixture
-async def pms() -> AsyncIterator[FakePlex]:
-    async with FakePlex() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def service(pms: FakePlex, session: aiohttp.ClientSession, **kw: Any) -> ScanService:
@@ -69,29 +43,6 @@ async def scanned(
     scans = service(pms, session, **kw)
     await scans.run("full")
     return scans
-
-
-def seed_books(pms: FakePlex) -> None:
-    pms.add_album(
-        "Project Hail Mary",
-        "Andy Weir",
-        narrators=["Ray Porter"],
-        guid="com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en",
-        added_at=1000,
-        folder="/books/Andy Weir/Project Hail Mary",
-        tracks=3,
-    )
-    pms.add_album(
-        "Dune",
-        "Frank Herbert",
-        guid="com.plexapp.agents.audiobooks://B002V1OF70?lang=en",
-        added_at=1001,
-    )
-    pms.add_album(
-        "The Hobbit", "J. R. R. Tolkien", guids=["audnexus://album/B0099SNJ7K"], added_at=1002
-    )
-    pms.add_album("Foundation", "Isaac Asimov", guid="local://123", added_at=1003)
-    pms.add_album("Mistborn", "Brandon Sanderson", added_at=1004)
 
 
 async def test_full_scan_mirrors_every_book_with_asin_narrator_and_folder(

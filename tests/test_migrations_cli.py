@@ -1,4 +1,4 @@
-"""`python -m bot migrate [--dry-run]` and `check`'s schema line, in process (tests/test_cli.py)."""
+"""`python -m bot migrate [--dry-run]` and `check`'s schema line, in process (tests/cli_env.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_env import Env
 from tests.database import sqlite_only
-from tests.test_cli import Env
-from tests.test_cli import env as env  # the fixture: fake Plex and catalog, a config file
-from tests.test_migrations import (
+from tests.migration_dbs import (
     LATEST,
     SHIPPED,
     backups,

@@ -15,9 +15,7 @@ from core.library.scan import saved_index_file
 from core.matcher import BookQuery, LibraryIndex, LibraryItem, packed
 from core.matcher.entry import pack_reading, unpack_reading
 from tests.fakes.plex import FakePlex
-from tests.test_library_scan import FakeSource, pms, seed_books, session
-
-__all__ = ["pms", "session"]  # the scan tests' fixtures, used here too
+from tests.scan_helpers import FakeSource, seed_books
 
 ITEMS = [
     LibraryItem("1", "Project Hail Mary", "Andy Weir", "Ray Porter", "B08G9PRS1K"),

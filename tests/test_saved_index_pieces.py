@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.matcher import LibraryIndex, packed
-from tests.test_search_starts import _library
+from tests.library_items import _library
 
 
 def test_posting_lists_longer_than_a_piece_load_whole(

@@ -8,18 +8,10 @@ from core.matcher import LibraryIndex, LibraryItem
 from core.matcher.search import _search_score
 from core.matcher.starts import Starts
 from core.normalize import tokens
-from tests.fakes.plex import synthetic_albums
+from tests.library_items import _library
 
 # Filler words, short prefixes, two one-letter words: each starts a large share of titles.
 COMMON = ["the", "The", "t", "th", "a", "A T", "a t", "the s", "s", "st"]
-
-
-def _library(n: int, seed: int = 3) -> list[LibraryItem]:
-    return [
-        LibraryItem(rating_key=a.rating_key, title=a.title, author=a.author, narrator=None,
-                    asin=None, guid=a.guid)
-        for a in synthetic_albums(n, seed=seed)
-    ]  # fmt: skip
 
 
 def _ranked(index: LibraryIndex, text: str, limit: int = 25) -> list[str]:

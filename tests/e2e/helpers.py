@@ -1,7 +1,9 @@
 """Helpers that several e2e test modules share, so that no test module imports another.
 
 Request rows and owed notifications as the request service would have made
-them, the loaded outbox worker, and what the bot sent to Discord.
+them, the loaded outbox worker, and what the bot sent to Discord; a member's
+`/request` and the admin post it makes, Project Hail Mary put in Plex and the
+Listen link to it; the fulfilment backend chosen and an approved request.
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ import asyncio
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from cogs.notify import Notify
 from core import notify
+from core.config_store import FULFIL_BACKEND, FULFIL_URL
 from core.models import BookRequest, Notification, RequestStatus, RequestSubscriber, User
 from core.notify import request_payload
 from tests.e2e.world import World
-from tests.fakes.discord import FakeUser
+from tests.fakes.discord import FakeMessage, FakeUser
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
+PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture): 970 min, 2021
 
 
 def worker(w: World) -> Notify:
@@ -122,3 +126,78 @@ def show_to_everyone(w: World, name: str) -> None:
     """What a guild admin can do in Discord's Integrations settings: unhide a command."""
     (cmd,) = [c for c in w.fd.commands(w.guild) if c["name"] == name]
     cmd["default_member_permissions"] = None
+
+
+# -- a member's request and the admin post (the requests cog) ---------------------------------
+
+
+async def shelve_phm(world: World) -> str:
+    album = world.pms.add_album(
+        "Project Hail Mary", "Andy Weir", narrators=["Ray Porter"], year=2021,
+        guid=f"com.plexapp.agents.audnexus://{PHM}_us?lang=en",
+    )
+    await world.runtime.scans.run("full")
+    return album.rating_key
+
+
+async def request(world: World, user: FakeUser, title: str = PHM) -> FakeMessage:
+    """`/request title:` and its reply, once the handler is done (the admin post after it)."""
+    done = world.command_done("request")
+    inter = await world.fd.slash(user, world.guild, "request", title=title)
+    reply = await inter.wait_for_edit(lambda m: bool(m.embeds))
+    await done
+    return reply
+
+
+async def requested(world: World) -> tuple[BookRequest, FakeMessage]:
+    """Alice requests Project Hail Mary; returns the row and the admin post."""
+    await world.link(world.alice)
+    handled = world.command_done("request")
+    inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
+    await inter.wait_for_edit(lambda m: bool(m.embeds))
+    post = await world.fd.wait_for_message(world.admin_channel_id, lambda m: bool(m.buttons))
+    await handled  # the post's id is stored after it is sent: refreshes need it
+    (req,) = await BookRequest.all()
+    return req, post
+
+
+def listen_link(world: World, rating_key: str) -> str:
+    key = quote(f"/library/metadata/{rating_key}", safe="")
+    return (
+        f"https://app.plex.tv/desktop/#!/server/{world.pms.machine_identifier}/details?key={key}"
+    )
+
+
+def fields(message: FakeMessage) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
+
+
+# -- fulfilment (the fulfil cog) ---------------------------------------------------------------
+
+
+def quicken(world: World) -> None:
+    cog: Any = world.bot.get_cog("Fulfil")  # the extension's own class (loaded anew)
+    assert cog is not None
+    cog.deliver_interval = 0.1
+    cog.sync_interval = 0.2
+    cog.poke()
+
+
+async def use(world: World, backend: str, url: str, key: str, value: str) -> None:
+    """Choose the fulfilment backend (as `/setup fulfil` stores it) and run the jobs fast."""
+    store = world.runtime.store
+    await store.set(FULFIL_BACKEND, backend)
+    await store.set(FULFIL_URL, url)
+    await store.set(key, value)
+    quicken(world)
+
+
+async def approved(world: World, asin: str = PHM) -> BookRequest:
+    """Alice (linked on first use) requests `asin`; the boss approves it with /admin."""
+    if not await User.filter(discord_id=world.alice.id).exists():
+        await world.link(world.alice)
+    mine = await world.fd.slash(world.alice, world.guild, "request", title=asin)
+    await mine.wait_for_edit(lambda m: bool(m.embeds))
+    req = await BookRequest.get(asin=asin)
+    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
+    return req

@@ -15,11 +15,10 @@ import pytest
 from bot.config import ScanSettings
 from cogs._approval import POSTS_SYNCED_AT, refresh_post
 from core.models import BookRequest, RequestStatus
-from tests.e2e.test_approval import requested  # Alice asks for PHM; the row and the post
+from tests.e2e.helpers import PHM, requested  # Alice asks for PHM; the row and the post
 from tests.e2e.world import World, eventually
 from tests.fakes.discord import FakeMessage
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture), as in `requested`
 PHM_GUID = "com.plexapp.agents.audnexus://B08G9PRS1K_us?lang=en"
 AMBER, BLUE, PURPLE, GREEN, RED, GREY = (
     0xF0A020, 0x3B82F6, 0x8B5CF6, 0x22A559, 0xE0403A, 0x8A8F98

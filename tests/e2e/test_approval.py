@@ -12,26 +12,14 @@ import pytest
 
 from bot.app import EarmarkBot
 from core import notify
-from core.models import BookRequest, Notification, RequestStatus
+from core.models import Notification, RequestStatus
+from tests.e2e.helpers import requested
 from tests.e2e.world import World
 from tests.fakes.discord import FakeMessage
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture)
 COGS = ("cogs.requests",)
 
 pytestmark = pytest.mark.world(cogs=COGS, admin_channel=True)
-
-
-async def requested(world: World) -> tuple[BookRequest, FakeMessage]:
-    """Alice requests Project Hail Mary; returns the row and the admin post."""
-    await world.link(world.alice)
-    handled = world.command_done("request")
-    inter = await world.fd.slash(world.alice, world.guild, "request", title=PHM)
-    await inter.wait_for_edit(lambda m: bool(m.embeds))
-    post = await world.fd.wait_for_message(world.admin_channel_id, lambda m: bool(m.buttons))
-    await handled  # the post's id is stored after it is sent: refreshes need it
-    (req,) = await BookRequest.all()
-    return req, post
 
 
 def field(message: FakeMessage, name: str) -> str:

@@ -14,12 +14,12 @@ import pytest
 
 from bot.app import EarmarkBot
 from bot.config import HttpSettings
-from core.config_store import FULFIL_BACKEND, FULFIL_SECRET, FULFIL_TOKEN, FULFIL_URL
-from core.models import BookRequest, Handoff, RequestStatus, User
+from core.config_store import FULFIL_SECRET, FULFIL_TOKEN
+from core.models import BookRequest, Handoff, RequestStatus
+from tests.e2e.helpers import PHM, approved, quicken, use
 from tests.e2e.world import World, WorldFactory, eventually
 from tests.fakes.rmab import FakeRmab, FakeWebhook, free_port
 
-PHM = "B08G9PRS1K"
 INBOUND_TOKEN = "inbound-token-for-the-callback-0042"
 
 pytestmark = pytest.mark.world(admin_channel=True)
@@ -29,34 +29,6 @@ pytestmark = pytest.mark.world(admin_channel=True)
 async def rmab() -> AsyncIterator[FakeRmab]:
     async with FakeRmab() as fake:
         yield fake
-
-
-def quicken(world: World) -> None:
-    cog: Any = world.bot.get_cog("Fulfil")  # the extension's own class (loaded anew)
-    assert cog is not None
-    cog.deliver_interval = 0.1
-    cog.sync_interval = 0.2
-    cog.poke()
-
-
-async def use(world: World, backend: str, url: str, key: str, value: str) -> None:
-    """Choose the fulfilment backend (as `/setup fulfil` stores it) and run the jobs fast."""
-    store = world.runtime.store
-    await store.set(FULFIL_BACKEND, backend)
-    await store.set(FULFIL_URL, url)
-    await store.set(key, value)
-    quicken(world)
-
-
-async def approved(world: World, asin: str = PHM) -> BookRequest:
-    """Alice (linked on first use) requests `asin`; the boss approves it with /admin."""
-    if not await User.filter(discord_id=world.alice.id).exists():
-        await world.link(world.alice)
-    mine = await world.fd.slash(world.alice, world.guild, "request", title=asin)
-    await mine.wait_for_edit(lambda m: bool(m.embeds))
-    req = await BookRequest.get(asin=asin)
-    await world.fd.slash(world.boss, world.guild, "admin approve", request_id=req.id)
-    return req
 
 
 async def test_a_request_goes_to_rmab_and_comes_back_in_plex(

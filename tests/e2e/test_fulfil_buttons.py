@@ -14,7 +14,7 @@ from core import notify
 from core.config_store import FULFIL_TOKEN
 from core.fulfil.stages import KIND_DOWNLOAD_STARTED
 from core.models import BookRequest, Handoff, Notification, RequestStatus, User
-from tests.e2e.test_fulfil import PHM, approved, quicken, use
+from tests.e2e.helpers import PHM, approved, quicken, use
 from tests.e2e.world import World, eventually
 from tests.fakes.discord.models import FakeMessage
 from tests.fakes.rmab import FakeRmab

@@ -7,30 +7,17 @@ embeds and components as the fake Discord recorded them.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import pytest
 
 from core.models import BookRequest, RequestStatus, RequestSubscriber
+from tests.e2e.helpers import PHM, fields, listen_link, request, shelve_phm
 from tests.e2e.world import World, eventually
-from tests.fakes.discord import FakeMessage, FakeUser
+from tests.fakes.discord import FakeMessage
 
-PHM = "B08G9PRS1K"  # Project Hail Mary (a real product fixture): 970 min, 2021
 PHM_PAGE = f"https://www.audible.com/pd/{PHM}"
 UNDO = "Not this one? Cancel"
 
 pytestmark = pytest.mark.world(admin_channel=True)
-
-
-def listen_link(world: World, rating_key: str) -> str:
-    key = quote(f"/library/metadata/{rating_key}", safe="")
-    return (
-        f"https://app.plex.tv/desktop/#!/server/{world.pms.machine_identifier}/details?key={key}"
-    )
-
-
-def fields(message: FakeMessage) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in message.embeds[0].get("fields", [])}
 
 
 def no_secrets(world: World, message: FakeMessage) -> None:
@@ -38,24 +25,6 @@ def no_secrets(world: World, message: FakeMessage) -> None:
     assert world.pms.token not in text and world.pms.url not in text and PHM not in (
         message.embeds[0].get("footer") or {}
     ).get("text", "")
-
-
-async def shelve_phm(world: World) -> str:
-    album = world.pms.add_album(
-        "Project Hail Mary", "Andy Weir", narrators=["Ray Porter"], year=2021,
-        guid=f"com.plexapp.agents.audnexus://{PHM}_us?lang=en",
-    )
-    await world.runtime.scans.run("full")
-    return album.rating_key
-
-
-async def request(world: World, user: FakeUser, title: str = PHM) -> FakeMessage:
-    """`/request title:` and its reply, once the handler is done (the admin post after it)."""
-    done = world.command_done("request")
-    inter = await world.fd.slash(user, world.guild, "request", title=title)
-    reply = await inter.wait_for_edit(lambda m: bool(m.embeds))
-    await done
-    return reply
 
 
 # -- 1. Listen in Plex ----------------------------------------------------------------------

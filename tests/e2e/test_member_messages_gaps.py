@@ -12,8 +12,7 @@ import pytest
 
 from core.library import mirror
 from core.models import PlexItem, RequestStatus
-from tests.e2e.helpers import make_request
-from tests.e2e.test_member_messages import PHM, fields, listen_link, request, shelve_phm
+from tests.e2e.helpers import PHM, fields, listen_link, make_request, request, shelve_phm
 from tests.e2e.world import World, eventually
 
 pytestmark = pytest.mark.world(admin_channel=True)
