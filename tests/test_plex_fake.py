@@ -74,6 +74,12 @@ def test_fast_track_json_equals_the_dict_shape() -> None:
         for index in range(album.track_count):
             fast = json.loads(pms.track_json(album, index))
             assert fast == pms.track_entry(album, index)
+            trimmed = json.loads(pms.track_json(album, index, frozenset({"title", "thumb"})))
+            assert trimmed == {
+                k: v
+                for k, v in pms.track_entry(album, index).items()
+                if k not in {"title", "thumb"}
+            }
 
 
 async def test_assigning_album_fields_invalidates_track_offsets() -> None:

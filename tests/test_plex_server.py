@@ -21,6 +21,7 @@ from core.plex import (
     PlexUnauthorized,
     PlexUnavailable,
 )
+from core.plex.server import TRACK_FIELDS_LEFT_OFF
 from tests.fakes.plex import TEST_CLIENT_ID, UNAUTHORIZED_HTML, FakePlex
 from tests.fakes.retry import QUICK_RETRY
 
@@ -373,6 +374,23 @@ async def test_folders_from_track_pages_and_children(pms: FakePlex, server: Plex
     assert await server.album_folder(windows.rating_key) == "D:\\Books\\C\\Win"
     assert await server.album_folder(empty.rating_key) is None
     assert await server.album_folder("424242") is None
+
+
+async def test_path_lookups_ask_plex_to_leave_off_what_they_never_read(
+    pms: FakePlex, server: PlexServer
+) -> None:
+    """``excludeFields`` (documented, honoured or not): paths come through either way."""
+    book = pms.add_album("Discs", "B", folder="/books/B/Discs", tracks=4, discs=2)
+    folders: dict[str, str] = {}
+    async for page in server.iter_folders(pms.section_id, page_size=3):
+        folders.update(page.folders)
+    assert folders == {book.rating_key: "/books/B/Discs"}
+    assert await server.album_folder(book.rating_key) == "/books/B/Discs"
+    asked = [r for r in pms.requests if r.path.endswith(("/all", "/children"))]
+    assert asked and all(
+        set(r.query["excludeFields"].split(",")) == TRACK_FIELDS_LEFT_OFF for r in asked
+    )
+    assert {"parentRatingKey", "Media", "ratingKey"}.isdisjoint(TRACK_FIELDS_LEFT_OFF)
 
 
 async def test_folders_without_totals(pms: FakePlex, server: PlexServer) -> None:

@@ -309,28 +309,18 @@ class ScanService:
         known = await mirror.load_known()
         table_print = await mirror.fingerprint(known)
 
-        # Many books without a path (a first scan): the whole track listing, read while
-        # the album listing is read and written (Plex answers one while the other is
-        # parsed); the paths are set once both are in.
-        folders: asyncio.Task[dict[str, str]] | None = None
+        # Many books without a path (a first scan): the whole track listing, up front.
+        # (Read while the album listing is read, it saved nothing: both are CPU work
+        # here, and setting the paths afterwards cost a pass of updates.)
+        folders: dict[str, str] | None = None
         expected = await server.album_count(library_id)
         if expected is None or expected - len(known) > self._path_fetch_limit(expected):
-            folders = asyncio.create_task(
-                self._all_folders(run, server, library_id), name="earmark-scan-folders"
-            )
-        try:
-            seen, last_total, changes, pathless = await self._read_albums(
-                run, server, library_id, known, summary, folders
-            )
-            everything = None if folders is None else await folders
-        finally:
-            if folders is not None and not folders.done():
-                folders.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await folders
-        await self._refresh_paths(
-            run, server, library_id, known, seen, pathless, summary, everything
+            folders = await self._all_folders(run, server, library_id)
+        seen, last_total, changes, pathless = await self._read_albums(
+            run, server, library_id, known, summary, folders
         )
+        if folders is None:
+            await self._refresh_paths(run, server, library_id, known, seen, pathless, summary)
 
         removed: list[tuple[str, mirror.Known]] = []
         if last_total is not None and len(seen) < last_total:
@@ -373,12 +363,14 @@ class ScanService:
         library_id: str,
         known: dict[str, mirror.Known],
         summary: ScanSummary,
-        folders: asyncio.Task[dict[str, str]] | None,
+        folders: dict[str, str] | None,
     ) -> tuple[set[str], int | None, list[mirror.Change], dict[str, str]]:
-        """Read the album listing and write what changed (paths come after).
+        """Read the album listing and write what changed.
 
-        Returns the guids seen, Plex's last total, the changes the index must learn,
-        and rating key -> guid of the books written without a new path.
+        ``folders``: the whole track listing, when it was read (every book's path is
+        then written with it). Returns the guids seen, Plex's last total, the changes
+        the index must learn, and rating key -> guid of the books written without a
+        new path (when ``folders`` is None).
         """
         writer = mirror.Writer()
         changes: list[mirror.Change] = []
@@ -391,18 +383,20 @@ class ScanService:
                 if book.guid in seen:  # the listing shifted under us; count each book once
                     continue
                 seen.add(book.guid)
-                change = self._classify(book, library_id, known, summary)
+                folder = None if folders is None else folders.get(book.rating_key)
+                change = self._classify(book, library_id, folder, known, summary,
+                                        full=folders is not None)
                 if change is None:
                     continue
                 writer.add(change)
                 if change.old_hash != change.content_hash:
                     changes.append(change)
-                pathless[change.rating_key] = change.guid
+                if folders is None:  # new or changed: its path is fetched after
+                    pathless[change.rating_key] = change.guid
             if writer.full:
                 await writer.flush()
             summary.total = len(seen)
-            if folders is None or folders.done():  # else the track listing tells progress
-                await self._emit(run, "books", page.start + len(page.items), last_total)
+            await self._emit(run, "books", page.start + len(page.items), last_total)
         await writer.flush()
         return seen, last_total, changes, pathless
 
@@ -424,19 +418,12 @@ class ScanService:
         seen: set[str],
         pathless: dict[str, str],
         summary: ScanSummary,
-        everything: dict[str, str] | None = None,
     ) -> None:
-        """Paths for the books written without one, and one window of the rest re-checked.
-
-        ``everything``: the whole track listing, when this scan read it; every
-        known book's path is then checked against it.
-        """
+        """Paths for the books written without one, and one window of the rest re-checked."""
         by_key = await mirror.keys_to_guids(known, seen)
         writer = mirror.Writer()
         found: dict[str, str | None] = {}
-        if everything is not None:
-            found.update(everything)
-        elif len(pathless) > self._path_fetch_limit(len(seen)):
+        if len(pathless) > self._path_fetch_limit(len(seen)):
             found.update(await self._all_folders(run, server, library_id))  # every path, too
         else:
             wanted = set(pathless)
@@ -504,7 +491,7 @@ class ScanService:
                     if book.guid in seen:
                         continue
                     seen.add(book.guid)
-                    change = self._classify(book, library_id, known, summary)
+                    change = self._classify(book, library_id, None, known, summary, full=False)
                     if change is None:
                         reached_known = True
                         break
@@ -537,19 +524,23 @@ class ScanService:
         self,
         book: PlexAudiobook,
         library_id: str,
+        folder: str | None,
         known: dict[str, mirror.Known],
         summary: ScanSummary,
+        *,
+        full: bool,
     ) -> mirror.Change | None:
-        """The write this book's metadata needs; None when it is known and unchanged.
+        """The write this book needs; None when it is known and unchanged.
 
-        A new book is written without a path and a changed one keeps its own: paths
-        are set afterwards (``_refresh_paths``).
+        With ``full`` the given folder is the book's path (the whole track listing
+        was read); otherwise the row keeps its path.
         """
         row = known.get(book.guid)
         if row is None:
             values = mirror.row_values(book, library_id)
             summary.new += 1
-            return mirror.Change(book.guid, values, mirror.content_hash(values), None)
+            return mirror.Change(book.guid, values, mirror.content_hash(values), folder)
+        path = folder if full else row.file_path
         # The title is in the hash: when the values hash equal with the stored series,
         # the series read from that title are the stored ones. Most of an unchanged
         # scan's time was parsing every title again to find that out.
@@ -558,12 +549,12 @@ class ScanService:
         if digest != row.content_hash:
             values = mirror.row_values(book, library_id)
             digest = mirror.content_hash(values)
-        if row.content_hash == digest:
+        if row.content_hash == digest and row.file_path == path:
             summary.unchanged += 1
             return None
         summary.updated += 1
         return mirror.Change(
-            book.guid, values, digest, row.file_path, row.id, row.content_hash, row.rating_key
+            book.guid, values, digest, path, row.id, row.content_hash, row.rating_key
         )
 
     def _patch_index(

@@ -43,6 +43,17 @@ log = logging.getLogger(__name__)
 
 ALBUM_TYPE = 9
 TRACK_TYPE = 10
+#: Track attributes a path lookup never reads (it reads ``parentRatingKey`` and the
+#: files under ``Media``). PMS documents ``excludeFields`` as a request it may ignore;
+#: where honoured it roughly halves the track listing a first scan reads.
+TRACK_FIELDS_LEFT_OFF = frozenset(
+    {
+        "key", "guid", "title", "summary", "thumb", "art", "parentKey", "parentTitle",
+        "parentThumb", "grandparentKey", "grandparentRatingKey", "grandparentTitle",
+        "grandparentThumb", "grandparentArt", "addedAt", "updatedAt", "duration",
+    }
+)  # fmt: skip
+_LEFT_OFF = ",".join(sorted(TRACK_FIELDS_LEFT_OFF))
 
 T = TypeVar("T")
 L = TypeVar("L", AlbumListing, TrackListing)
@@ -230,7 +241,7 @@ class PlexServer(AsyncClosing):
         window's edge may then be seen with part of its tracks.
         """
         path = f"/library/sections/{_seg(section_id)}/all"
-        params: dict[str, ParamValue] = {"type": TRACK_TYPE}
+        params: dict[str, ParamValue] = {"type": TRACK_TYPE, "excludeFields": _LEFT_OFF}
         seen: dict[str, str] = {}
         pages = self._paged(
             path, params, page_size, TRACK_LISTING, folders_from, start=start, limit=limit
@@ -250,7 +261,9 @@ class PlexServer(AsyncClosing):
         """The folder of one album's files (via its tracks); None if it has none or is gone."""
         try:
             resp = await self._get(
-                f"/library/metadata/{_seg(rating_key)}/children", listing=TRACK_LISTING
+                f"/library/metadata/{_seg(rating_key)}/children",
+                {"excludeFields": _LEFT_OFF},
+                listing=TRACK_LISTING,
             )
         except PlexNotFound:
             return None

@@ -64,7 +64,7 @@ from typing import Any, Literal, Self, TypeVar
 from aiohttp import web
 
 from core.aio import AsyncClosing
-from core.plex.server import PlexServer
+from core.plex.server import TRACK_FIELDS_LEFT_OFF, PlexServer
 from core.plex.tv import PlexTV
 from tests.fakes.retry import QUICK_RETRY
 
@@ -977,19 +977,24 @@ class FakePlex(_FakeServer):
         self._album_cache[key] = (_generation, text)
         return text
 
-    def track_json(self, album: FakeAlbum, index: int) -> str:
+    def track_json(
+        self, album: FakeAlbum, index: int, exclude: frozenset[str] = frozenset()
+    ) -> str:
         """``track_entry`` as JSON text, kept until anything changes (as ``_album_json``):
         rendering ~330k tracks took the fake 1.6 s of CPU per listing at 50k albums, more
-        than Earmark's whole share of reading it, so the fake was the bottleneck."""
-        key = (album.rating_key, index)
+        than Earmark's whole share of reading it, so the fake was the bottleneck.
+
+        ``exclude``: top-level attributes left off, as PMS does for ``excludeFields``.
+        """
+        key = (album.rating_key, index, exclude)
         cached = self._track_json_cache.get(key)
         if cached is not None and cached[0] == _generation:
             return cached[1]
-        text = self._render_track_json(album, index)
+        text = self._render_track_json(album, index, exclude)
         self._track_json_cache[key] = (_generation, text)
         return text
 
-    def _render_track_json(self, album: FakeAlbum, index: int) -> str:
+    def _render_track_json(self, album: FakeAlbum, index: int, exclude: frozenset[str]) -> str:
         q = _json_str
         key = album.track_key(index)
         path = album.track_file(index)
@@ -1001,21 +1006,34 @@ class FakePlex(_FakeServer):
         rk, ak, upd = album.rating_key, album.author_key, album.updated_at
         title = album.title if count == 1 else f"{album.title} - Part {index + 1}"
         qext = q(ext)
-        return (
-            f'{{"ratingKey":{q(key)},"key":{q("/library/metadata/" + key)},'
-            f'"parentRatingKey":{q(rk)},"grandparentRatingKey":{q(ak)},'
-            f'"guid":{q("local://" + key)},"type":"track","title":{q(title)},'
-            f'"grandparentKey":{q("/library/metadata/" + ak)},'
-            f'"parentKey":{q("/library/metadata/" + rk)},'
-            f'"grandparentTitle":{q(album.author)},"parentTitle":{q(album.title)},'
-            f'"summary":"","index":{index + 1},"parentIndex":1,'
-            f'"thumb":{q(f"/library/metadata/{rk}/thumb/{upd}")},"duration":{length},'
-            f'"addedAt":{album.added_at},"updatedAt":{upd},'
-            f'"Media":[{{"id":{media_id},"duration":{length},"bitrate":64,"audioChannels":2,'
+        fields = (
+            ("ratingKey", q(key)),
+            ("key", q("/library/metadata/" + key)),
+            ("parentRatingKey", q(rk)),
+            ("grandparentRatingKey", q(ak)),
+            ("guid", q("local://" + key)),
+            ("type", '"track"'),
+            ("title", q(title)),
+            ("grandparentKey", q("/library/metadata/" + ak)),
+            ("parentKey", q("/library/metadata/" + rk)),
+            ("grandparentTitle", q(album.author)),
+            ("parentTitle", q(album.title)),
+            ("summary", '""'),
+            ("index", str(index + 1)),
+            ("parentIndex", "1"),
+            ("thumb", q(f"/library/metadata/{rk}/thumb/{upd}")),
+            ("duration", str(length)),
+            ("addedAt", str(album.added_at)),
+            ("updatedAt", str(upd)),
+        )
+        media = (
+            f'[{{"id":{media_id},"duration":{length},"bitrate":64,"audioChannels":2,'
             f'"audioCodec":"{codec}","container":{qext},'
             f'"Part":[{{"id":{media_id},"key":{q(f"/library/parts/{media_id}/{upd}/file.{ext}")},'
-            f'"duration":{length},"file":{q(path)},"size":{length * 8},"container":{qext}}}]}}]}}'
+            f'"duration":{length},"file":{q(path)},"size":{length * 8},"container":{qext}}}]}}]'
         )
+        attrs = ",".join(f'"{name}":{text}' for name, text in fields if name not in exclude)
+        return f'{{{attrs},"Media":{media}}}'
 
     def _artist_entries(self, albums: list[FakeAlbum]) -> list[dict[str, Any]]:
         seen: dict[str, FakeAlbum] = {}
@@ -1196,10 +1214,14 @@ class FakePlex(_FakeServer):
                 ]
             attrs.update(title1=self.section_title, title2="All Albums", viewGroup="album")
         elif kind == "10":
+            left_off = _excluded_fields(request)
             if self._format(request) == "json":
-                fragments, total = self._track_page(start, size, self.track_json)
+                fragments, total = self._track_page(
+                    start, size, partial(self.track_json, exclude=left_off)
+                )
             else:
                 entries, total = self._track_page(start, size, self.track_entry)
+                entries = [{k: v for k, v in e.items() if k not in left_off} for e in entries]
             attrs.update(title1=self.section_title, title2="All Tracks", viewGroup="track")
             child_tag = "Track"
         elif kind in (None, "8"):
@@ -1259,7 +1281,11 @@ class FakePlex(_FakeServer):
         album = self.albums.get(request.match_info["rk"])
         if album is None:
             return _html(404)
-        entries = [self.track_entry(album, i) for i in range(album.track_count)]
+        left_off = _excluded_fields(request)
+        entries = [
+            {k: v for k, v in self.track_entry(album, i).items() if k not in left_off}
+            for i in range(album.track_count)
+        ]
         container: dict[str, Any] = {
             "size": len(entries),
             **self._section_attrs(),
@@ -1512,6 +1538,12 @@ class FakePlexTV(_FakeServer):
         return web.json_response(devices)
 
 
+def _excluded_fields(request: web.Request) -> frozenset[str]:
+    """``excludeFields=a,b``: the top-level attributes a client asks PMS to leave off."""
+    raw = request.query.get("excludeFields", "")
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
 # -- separate process for benchmarks ---------------------------------------------------
 
 
@@ -1528,7 +1560,7 @@ async def _serve(args: argparse.Namespace) -> None:
     for album in pms.albums.values():  # the scan's listings, rendered before anyone asks
         pms._album_json(album, True, album.user_rating)
         for index in range(album.track_count):
-            pms.track_json(album, index)
+            pms.track_json(album, index, TRACK_FIELDS_LEFT_OFF)
     built = time.perf_counter() - started
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
