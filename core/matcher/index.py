@@ -8,13 +8,13 @@ in its own records and a key, and gets its own records back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Generic
 
 from core.asin import asin_from_guid, normalize_asin
 from core.matcher.book import B, BookQuery, LibraryItem, MatchResult
 from core.matcher.entry import Entry, make_entry
-from core.matcher.postings import Postings
+from core.matcher.postings import Postings, intersect
 from core.matcher.rules import (
     AMBIGUITY_MARGIN,
     MIN_PERSON,
@@ -225,22 +225,17 @@ class BookIndex(Generic[B]):
         if not wanted:
             return set()
         postings = self._postings
-        groups: list[set[str]] = []
+        groups: list[Collection[str]] = []
         for word in wanted:
-            keys = postings.get(word)
+            keys: Collection[str] = postings.get(word)
             if loose:
+                keys = set(keys)
                 for variant in postings.variants(word, same_initial=True):
-                    keys = keys | postings.get(variant)
+                    keys.update(postings.get(variant))
             if not keys:
                 return set()
             groups.append(keys)
-        groups.sort(key=len)
-        result = set(groups[0])
-        for keys in groups[1:]:
-            result &= keys
-            if not result:
-                break
-        return result
+        return intersect(groups)
 
     # --- searching --------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from core.matcher.index import LibraryIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3
+FORMAT = 4
 #: Entries per record: one loads in 5-20 ms (busy machine), a step short enough for the loop.
 CHUNK = 2_000
 #: Keys per record of posting lists (about 10 ms to write or read at 200,000 books).
@@ -113,7 +113,7 @@ def save(index: LibraryIndex, path: Path, fingerprint: int, changes: int) -> boo
             return False
         with _collector_paused():  # 200,000 short-lived rows: full collections for nothing
             return _write(index, tmp, path, fingerprint, changes)
-    except RuntimeError:  # a dict or set changed size under the iteration: it changed
+    except RuntimeError:  # a dict changed size under the iteration: it changed
         return False
     finally:
         tmp.unlink(missing_ok=True)
@@ -190,19 +190,21 @@ def _read(f: BinaryIO) -> Any:
         return marshal.loads(data)
 
 
-def _word_chunks(lists: dict[str, set[str]]) -> Iterator[dict[str, set[str]]]:
+def _word_chunks(lists: dict[str, list[str]]) -> Iterator[dict[str, list[str]]]:
     """Posting lists cut into records of ``_PIECE`` keys (the last fewer), a long list over several.
 
     ``marshal.dumps`` of a record holds the interpreter throughout (a record of
     40,000 keys took 30-200 ms at 200,000 books); loading merges the pieces.
     """
-    current: dict[str, set[str]] = {}
+    current: dict[str, list[str]] = {}
     size = 0
     for word, keys in lists.items():
         rest = iter(keys)
         left = len(keys)
         while left:
-            piece = set(itertools.islice(rest, _PIECE - size))
+            piece = list(itertools.islice(rest, _PIECE - size))
+            if not piece:  # the list shrank under the save: it is abandoned (changes moved)
+                break
             current[word] = piece
             size += len(piece)
             left -= len(piece)

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from core.matcher.book import B
 from core.matcher.entry import Entry
-from core.matcher.postings import Postings
+from core.matcher.postings import Postings, intersect
 from core.matcher.starts import Starts, bare
 from core.matcher.titles import LOOKUP_SKIP
 from core.normalize import tokens
@@ -75,22 +75,22 @@ class _Finder:
         """
         search = self._search
         *complete, last = words
-        groups: list[set[str]] = []
+        groups: list[Collection[str]] = []
         for word in complete:
             if word in LOOKUP_SKIP:
                 continue
-            keys = search.get(word) or self._variants(word)
+            keys: Collection[str] = search.get(word) or self._variants(word)
             if not keys:
                 return set()
             groups.append(keys)
         if last in LOOKUP_SKIP and groups:
-            return _intersect(groups)
+            return intersect(groups)
         prefixed, capped = self._with_prefix(last)
         if capped and groups:
-            return {k for k in _intersect(groups) if self._has_prefix(k, last)}
+            return {k for k in intersect(groups) if self._has_prefix(k, last)}
         if not prefixed:
             prefixed = self._variants(last)
-        return _intersect([*groups, prefixed]) if prefixed else set()
+        return intersect([*groups, prefixed]) if prefixed else set()
 
     def _with_prefix(self, prefix: str) -> tuple[set[str], bool]:
         """Items with a word starting with ``prefix`` (up to a cap), and whether it was hit."""
@@ -99,7 +99,7 @@ class _Finder:
         for known in search.with_prefix(prefix):
             if len(found) >= _SEARCH_PREFIX_CAP:
                 return found, True
-            found |= search.get(known)
+            found.update(search.get(known))
         return found, False
 
     def _has_prefix(self, key: str, prefix: str) -> bool:
@@ -110,7 +110,7 @@ class _Finder:
     def _variants(self, word: str) -> set[str]:
         keys: set[str] = set()
         for variant in self._search.variants(word):
-            keys |= self._search.get(variant)
+            keys.update(self._search.get(variant))
         return keys
 
 
@@ -119,14 +119,6 @@ _SEARCH_POOL = 1_000  # candidates ranked at most, when the words select a large
 _SEARCH_PREFIX_CAP = 5_000  # a one- or two-letter prefix could name half the library
 _SEARCH_CUTOFF = 50.0
 _SEARCH_FUZZY_CAP = 94.9  # below any title that starts with what was typed
-
-
-def _intersect(groups: list[set[str]]) -> set[str]:
-    ordered = sorted(groups, key=len)
-    result = set(ordered[0])
-    for keys in ordered[1:]:
-        result &= keys
-    return result
 
 
 def _preselect(wanted: str, entries: list[Entry[Any]]) -> list[Entry[Any]]:
