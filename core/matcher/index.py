@@ -64,7 +64,8 @@ class BookIndex(Generic[B]):
         """The record's ASIN, and the one a Plex guid embeds (rows scanned under older rules)."""
         guid = getattr(item, "guid", None)
         found = {a for a in (normalize_asin(item.asin), asin_from_guid(guid)) if a}
-        return tuple(sorted(found))
+        # The record's own string where it is the same ASIN: one copy per book, not two.
+        return tuple(sorted(item.asin if a == item.asin else a for a in found))
 
     def add(self, item: B) -> None:
         """Index ``item``; an item with a known key replaces the old one."""
