@@ -16,7 +16,7 @@ unexpected error is reported and started again after `restart_delay`.
 
 Timing: the first poll runs one interval after start (not at start, where it
 would race whatever the admin does first). The first full scan runs when the
-last complete one (the newest `last_seen` stamp) is an interval old, so
+last complete one (`core.library.query.last_full_scan`) is an interval old, so
 restarts do not postpone it forever. A mirror that was never fully scanned
 gets a full scan instead of a poll: a poll of an empty mirror would page
 through the whole library fetching folders one book at a time.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 
-from core.library import ScanProgress, ScanService, mirror
+from core.library import ScanProgress, ScanService, mirror, query
 from core.models import BookRequest, Notification, PlexItem, RequestStatus, RequestSubscriber, User
 from core.plex import (
     AlbumPage,
@@ -57,7 +58,7 @@ async def test_full_scan_mirrors_every_book_with_asin_narrator_and_folder(
     assert phm.author == "Andy Weir"
     assert phm.narrator == "Ray Porter"
     assert phm.file_path == "/books/Andy Weir/Project Hail Mary"
-    assert phm.last_seen is not None
+    assert await query.last_full_scan() is not None  # the scheduler's clock, one row
     assert (await PlexItem.get(title="The Hobbit")).asin == "B0099SNJ7K"
     assert (await PlexItem.get(title="Foundation")).asin is None
     # paged: several album pages and folder pages were requested, with the token in a header
@@ -103,6 +104,35 @@ async def test_an_unchanged_scan_reads_no_title_and_a_retitled_book_gets_its_ser
     assert parsed == ["Caliban's War (The Expanse, Book 2)"]
     row = await PlexItem.get(rating_key=book.rating_key)
     assert (row.series, row.series_index) == ("The Expanse", "2")
+
+
+async def test_a_full_scan_of_an_unchanged_library_rewrites_no_row(
+    pms: FakePlex, session: aiohttp.ClientSession
+) -> None:
+    """It records when it ended in one configuration row; it stamped every book before."""
+    seed_books(pms)
+    scans = service(pms, session)
+    await scans.run("full")
+    first = await query.last_full_scan()
+    before = await PlexItem.all().order_by("id").values_list("id", "last_seen", "content_hash")
+    await scans.run("full")
+    assert await PlexItem.all().order_by("id").values_list(
+        "id", "last_seen", "content_hash"
+    ) == before
+    later = await query.last_full_scan()
+    assert first is not None and later is not None and later >= first
+
+
+async def test_the_last_full_scan_of_an_earlier_release_is_its_newest_stamp() -> None:
+    """A database last scanned by a release that stamped rows has no configuration row."""
+    when = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    await PlexItem.create(
+        plex_guid="g1", rating_key="1", title="T", library_id="1", content_hash="h",
+        last_seen=when,
+    )  # fmt: skip
+    assert await query.last_full_scan() == when
+    await mirror.mark_full_scan(datetime(2026, 12, 1, tzinfo=UTC))
+    assert await query.last_full_scan() == datetime(2026, 12, 1, tzinfo=UTC)
 
 
 async def test_updated_and_removed_books(pms: FakePlex, session: aiohttp.ClientSession) -> None:

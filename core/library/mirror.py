@@ -2,7 +2,7 @@
 
 Each row carries a hash of its Plex metadata, so a scan compares one string
 per item and writes only what changed: a second scan of an unchanged library
-writes nothing but the final `last_seen` stamp. Writes are plain SQL sent with
+writes nothing but one configuration row saying when it ended. Writes are plain SQL sent with
 `executemany` in large transactions; reads of the whole table go in chunks.
 """
 
@@ -54,6 +54,8 @@ _READ_CHUNK = 2_500  # rows per read: fetchall and the loop's work on them hold 
 WRITE_BATCH = 10_000
 #: The configuration-table row holding the next path-refresh window of full scans.
 PATH_WINDOW_KEY = "scan.path_window"
+#: The configuration-table row holding when the last complete full scan ended (ISO 8601).
+LAST_FULL_SCAN_KEY = "scan.last_full"
 
 Values = tuple[object, ...]
 
@@ -282,9 +284,16 @@ async def delete_guids(guids: Iterable[str]) -> int:
     return removed
 
 
-async def stamp_seen(when: datetime | None = None) -> None:
-    """Mark every row as seen by the scan that just completed."""
-    await PlexItem.all().update(last_seen=when or datetime.now(UTC))
+async def mark_full_scan(when: datetime | None = None) -> None:
+    """Record that a complete full scan ended now (the scheduler reads it).
+
+    One configuration row, not a stamp on every book: stamping rewrote the
+    whole table at every full scan of an unchanged library (50,000 rows, 0.1 s
+    and the table's size in SQLite's journal). ``plex_library.last_seen`` keeps
+    what earlier releases stamped.
+    """
+    stamp = (when or datetime.now(UTC)).isoformat()
+    await ConfigEntry.update_or_create(key=LAST_FULL_SCAN_KEY, defaults={"value": stamp})
 
 
 async def next_path_window(windows: int) -> int:

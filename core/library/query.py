@@ -7,6 +7,7 @@ scan service); the SQL here only fetches rows, totals and timestamps.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from datetime import datetime
 
 from tortoise.functions import Count, Max, Sum
 
+from core.library.mirror import LAST_FULL_SCAN_KEY
 from core.matcher import LibraryIndex, LibraryItem
-from core.models import PlexItem
+from core.models import ConfigEntry, PlexItem
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,16 @@ async def totals() -> LibraryTotals:
 
 
 async def last_full_scan() -> datetime | None:
-    """When the last complete full scan ended (it stamps `last_seen` on every row)."""
+    """When the last complete full scan ended.
+
+    Recorded in the configuration table (``mirror.mark_full_scan``); a database
+    last scanned by an earlier release has it only as the newest ``last_seen``
+    stamp on the rows.
+    """
+    row = await ConfigEntry.get_or_none(key=LAST_FULL_SCAN_KEY)
+    if row is not None:
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(row.value)
     rows = await PlexItem.all().annotate(last=Max("last_seen")).values("last")
     value = rows[0]["last"] if rows else None
     if isinstance(value, str):  # some backends hand aggregates back as text

@@ -342,7 +342,7 @@ class ScanService:
                 await self._emit(run, "removing", 0, len(gone))
                 summary.removed = await mirror.delete_guids(gone)
                 removed = [(guid, known[guid]) for guid in gone]
-            await mirror.stamp_seen(datetime.now(UTC))
+            await mirror.mark_full_scan(datetime.now(UTC))
         else:
             log.warning("full scan incomplete: %s", summary.note)
 
