@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from core.normalize import fold, parse_title
 from core.plex import PlexBadResponse, PlexPin, extract_asin
 from core.plex.parse import (
     ALBUM_LISTING,
+    MAY_NAME_A_SERIES,
     TRACK_LISTING,
     album_folder_from,
     albums_from,
@@ -30,6 +32,7 @@ from core.plex.parse import (
     parse_xml,
     title_series,
 )
+from tests.fakes.plex import synthetic_albums
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plex"
 
@@ -304,3 +307,36 @@ def test_title_series_keeps_the_titles_spelling(
     title: str, expected: tuple[str | None, str | None]
 ) -> None:
     assert title_series(title) == expected
+
+
+TRICKY_TITLES = [
+    "Leviathan Wakes (The Expanse, Book 1)",
+    "Caliban's War: Book 2 of the Expanse",
+    "Mistborn 2: The Well of Ascension",
+    "The Expanse 3 - Abaddon's Gate",
+    "Book 2 - Lost in a Good Book",
+    "Oathbringer; The Stormlight Archive, Book 3",
+    "Red Rising – Book 1",  # en dash
+    "Golden Son — Red Rising 2",  # em dash
+    "Morning Star [Red Rising #3]",
+    "Iron Gold {Red Rising Saga}",
+    "The Stone Sky: A Broken Earth Novel",
+    "Catch-22",
+    "Full-Cast Dramatization",
+    "Dungeon Crawler Carl 2",
+    "Project Hail Mary",
+    "Twenty Thousand Leagues Under the Sea, Book One",
+    "Ｈａｌｏ：Ｔｈｅ Ｆａｌｌ ｏｆ Ｒｅａｃｈ",  # full-width colon
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_titles_the_pre_check_skips_name_no_series(seed: int) -> None:
+    """The cheap test in `title_series` never hides a series `parse_title` would find."""
+    titles = [a.title for a in synthetic_albums(4000, seed=seed)] + TRICKY_TITLES
+    skipped = [t for t in titles if not MAY_NAME_A_SERIES.search(fold(t))]
+    assert len(skipped) > len(titles) // 2  # it does skip most titles
+    assert [t for t in skipped if parse_title(t).series] == []
+    assert all(title_series(t) == (None, None) for t in skipped)
+    with_series = [t for t in titles if parse_title(t).series]
+    assert with_series and all(title_series(t)[0] for t in with_series)

@@ -661,6 +661,10 @@ def parse_resources(data: Any) -> list[PlexResource]:
 
 
 _TITLE_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+#: What a folded title must hold for ``parse_title`` to find a series in it: a bracket
+#: ("(The Expanse, Book 1)"), or a separator before a decoration or after a prefix
+#: (":", ";", " -"). Every series rule of ``core.normalize`` needs one of them.
+MAY_NAME_A_SERIES = re.compile(r"[\(\[\{:;]|\s-")
 
 
 def title_series(title: str) -> tuple[str | None, str | None]:
@@ -671,6 +675,8 @@ def title_series(title: str) -> tuple[str | None, str | None]:
     "The" so that every book of a series carries one spelling. A bare volume
     ("Dungeon Crawler Carl 2") names no series: (None, None).
     """
+    if not MAY_NAME_A_SERIES.search(fold(title)):
+        return None, None  # three titles in four: no parse (a first scan parses every new one)
     parts = parse_title(title)
     if not parts.series:
         return None, None
