@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 
@@ -14,12 +12,6 @@ from core.plex import PlexLibrary, PlexUnauthorized
 from core.plex_setup import PlexSetup, find_library
 from core.plex_source import StoredPlexSource
 from tests.fakes.plex import FakePlex
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def setup_for(
