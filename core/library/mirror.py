@@ -2,8 +2,9 @@
 
 Each row carries a hash of its Plex metadata, so a scan compares one string
 per item and writes only what changed: a second scan of an unchanged library
-writes nothing but one configuration row saying when it ended. Writes are plain SQL sent with
-`executemany` in large transactions; reads of the whole table go in chunks.
+writes nothing but one configuration row saying when it ended. Writes are
+plain SQL sent with `executemany` in large transactions; reads of the whole
+table go in chunks.
 """
 
 from __future__ import annotations

@@ -93,9 +93,7 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
 
 
 def _words_of(packed: tuple[PackedReading, ...]) -> tuple[str, ...]:
-    if len(packed) == 1:
-        core, subtitle, _, series, *_ = packed[0][0]
-        return tuple(dict.fromkeys((*core, *subtitle, *series)))
+    """Core, subtitle and series words of the packed readings, each once, in order."""
     words: dict[str, None] = {}
     for reading in packed:
         core, subtitle, _, series, *_ = reading[0]

@@ -87,9 +87,9 @@ class BookIndex(Generic[B]):
             held = by_asin.get(asin)
             if held is None:
                 by_asin[asin] = key
-            elif isinstance(held, str):
-                by_asin[asin] = (held, key) if held != key else held
-            elif key not in held:
+            elif isinstance(held, str):  # the key is new (see above): not held already
+                by_asin[asin] = (held, key)
+            else:
                 by_asin[asin] = (*held, key)
         if post:
             self._postings.add(key, entry.words)
