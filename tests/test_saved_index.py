@@ -127,7 +127,11 @@ def no_build(monkeypatch: pytest.MonkeyPatch) -> None:
     async def refuse() -> None:
         raise AssertionError("the index was built, not loaded")
 
+    def refuse_chunks() -> None:
+        raise AssertionError("the index was built, not loaded")
+
     monkeypatch.setattr(mirror, "all_library_items", refuse)
+    monkeypatch.setattr(mirror, "library_item_chunks", refuse_chunks)
 
 
 @pytest.mark.usefixtures("db")

@@ -1,17 +1,17 @@
 """One indexed book with its normalised forms, computed once when it is added.
 
 An entry is kept small and made of plain tuples and strings: 50,000 of them
-live in every bot process, the garbage collector walks what it tracks, and the
-persisted index (``core.matcher.packed``) stores them as they are. The parsed
-readings are kept packed and unpacked only for the few candidates a query
-compares.
+live in every bot process, and the garbage collector walks what it tracks.
+The parsed readings are kept packed and unpacked only for the few candidates a
+query compares; the saved library index (``core.matcher.packed``) keeps them
+in its file and decodes them only then.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Generic
 
 from core.asin import normalize_asin
@@ -24,26 +24,88 @@ log = logging.getLogger(__name__)
 
 # TitleParts, Person and Parsed as tuples of their fields, in declaration order.
 PackedTitle = tuple[
-    tuple[str, ...], tuple[str, ...], bool, tuple[str, ...], str | None, bool, tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    bool,
+    tuple[str, ...],
+    str | None,
+    bool,
+    tuple[str, ...],
     bool,
 ]
 PackedPerson = tuple[str, str, tuple[str, ...]]
 PackedReading = tuple[
-    PackedTitle, tuple[PackedPerson, ...], tuple[PackedPerson, ...], tuple[str, ...], str, str,
-    str | None, bool,
+    PackedTitle,
+    tuple[PackedPerson, ...],
+    tuple[PackedPerson, ...],
+    tuple[str, ...],
+    str,
+    str,
+    str | None,
+    bool,
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry(Generic[B]):
-    """A record, its key and what matching and searching compare."""
+# What an entry holds beyond its key and search texts: the record, its readings, its ASINs.
+Record = tuple[B, tuple[PackedReading, ...], tuple[str, ...]]
 
-    key: str
-    item: B
-    packed: tuple[PackedReading, ...]  # every reading, in the documented order
-    asins: tuple[str, ...]  # from the record, its guid and its readings
-    search_title: str
-    search_text: str  # the plain title and author words, in order
+
+class Entry(Generic[B]):
+    """A record, its key and what matching and searching compare.
+
+    The search texts are always held. The rest (the record, its packed
+    readings and ASINs) is held too, or, for an entry of a saved library
+    index, read from the file on first use (``stored``): only the few
+    candidates a query judges are ever decoded.
+    """
+
+    __slots__ = ("_load", "_record", "key", "search_text", "search_title")
+
+    def __init__(
+        self,
+        key: str,
+        item: B,
+        packed: tuple[PackedReading, ...],
+        asins: tuple[str, ...],
+        search_title: str,
+        search_text: str,
+    ) -> None:
+        self.key = key
+        self.search_title = search_title
+        self.search_text = search_text  # the plain title and author words, in order
+        self._record: Record[B] | None = (item, packed, asins)
+        self._load: Callable[[], Record[B]] | None = None
+
+    @classmethod
+    def stored(
+        cls, key: str, search_title: str, search_text: str, load: Callable[[], Record[B]]
+    ) -> Entry[B]:
+        """An entry whose record ``load`` reads when it is first asked for."""
+        entry = cls.__new__(cls)
+        entry.key, entry.search_title, entry.search_text = key, search_title, search_text
+        entry._record, entry._load = None, load
+        return entry
+
+    def _held(self) -> Record[B]:
+        record = self._record
+        if record is None:
+            assert self._load is not None
+            record = self._record = self._load()
+        return record
+
+    @property
+    def item(self) -> B:
+        return self._held()[0]
+
+    @property
+    def packed(self) -> tuple[PackedReading, ...]:
+        """Every reading, packed, in the documented order."""
+        return self._held()[1]
+
+    @property
+    def asins(self) -> tuple[str, ...]:
+        """From the record, its guid and its readings."""
+        return self._held()[2]
 
     # The words an entry is posted under are derived, not held: they are read only
     # when it is posted or removed, and holding them was 7 MB at 50,000 books.
@@ -67,6 +129,9 @@ class Entry(Generic[B]):
         """The album as tagged: the first reading."""
         return unpack_reading(self.packed[0])
 
+    def __repr__(self) -> str:
+        return f"Entry({self.key!r}, {self.search_title!r})"
+
 
 def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     """Read and parse ``item`` once for both posting lists."""
@@ -83,12 +148,12 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     plain_author = tokens(item.author or "")
     search_title = " ".join(plain_title)
     return Entry(
-        key=key,
-        item=item,
-        packed=tuple(pack_reading(p) for p in parsed),
-        asins=asins,
-        search_title=search_title,
-        search_text=f"{search_title} {' '.join(plain_author)}".strip(),
+        key,
+        item,
+        tuple(pack_reading(p) for p in parsed),
+        asins,
+        search_title,
+        f"{search_title} {' '.join(plain_author)}".strip(),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Generic
 
 from core.asin import asin_from_guid, normalize_asin
-from core.matcher.book import B, BookQuery, LibraryItem, MatchResult
+from core.matcher.book import B, Book, BookQuery, LibraryItem, MatchResult
 from core.matcher.entry import Entry, make_entry
 from core.matcher.postings import Postings, intersect
 from core.matcher.rules import (
@@ -29,6 +29,7 @@ from core.matcher.rules import (
 )
 from core.matcher.search import search
 from core.matcher.starts import Starts
+from core.matcher.store import Entries, EntryStore, FileEntries
 from core.matcher.titles import LOOKUP_SKIP, fits_given, same_words
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class BookIndex(Generic[B]):
 
     def __init__(self, items: Iterable[B], key: Callable[[B], str]) -> None:
         self._key = key
-        self._entries: dict[str, Entry[B]] = {}
+        self._entries: EntryStore[B] = Entries()
         # One key (a str) for nearly every ASIN, a tuple for the few shared: a set each
         # was a fifth of the index's memory at 50,000 books.
         self._by_asin: dict[str, str | tuple[str, ...]] = {}
@@ -62,6 +63,11 @@ class BookIndex(Generic[B]):
 
     def asins(self, item: B) -> tuple[str, ...]:
         """The record's ASIN, and the one a Plex guid embeds (rows scanned under older rules)."""
+        return self.asins_of(item)
+
+    @staticmethod
+    def asins_of(item: Book) -> tuple[str, ...]:
+        """``asins`` of any record."""
         guid = getattr(item, "guid", None)
         found = {a for a in (normalize_asin(item.asin), asin_from_guid(guid)) if a}
         # The record's own string where it is the same ASIN: one copy per book, not two.
@@ -72,30 +78,34 @@ class BookIndex(Generic[B]):
         key = self._key(item)
         if key in self._entries:
             self.remove(key)
-        self.install(make_entry(key, item, self.asins(item)))
+        self.install(make_entry(key, item, self.asins_of(item)))
 
-    def install(self, entry: Entry[B], *, post: bool = True) -> None:
-        """Index an entry made before (``add``, or a saved index); its key must be new.
-
-        ``post=False``: the posting lists come separately (``postings``, a saved index).
-        """
+    def install(self, entry: Entry[B]) -> None:
+        """Index an entry made before (by ``add``); its key must be new."""
         key = entry.key
         self.changes += 1
-        self._entries[key] = entry
+        self._entries.put(entry)
+        self._hold_asins(key, entry.asins)
+        self._postings.add(key, entry.words)
+        self._search.add(key, entry.search_words)
+        if self._starts is not None:
+            self._starts.add(key, entry.search_title)
+
+    def _hold_asins(self, key: str, asins: Iterable[str]) -> None:
         by_asin = self._by_asin
-        for asin in entry.asins:
+        for asin in asins:
             held = by_asin.get(asin)
             if held is None:
                 by_asin[asin] = key
-            elif isinstance(held, str):  # the key is new (see above): not held already
+            elif isinstance(held, str):  # the key is new (see ``install``): not held already
                 by_asin[asin] = (held, key)
             else:
                 by_asin[asin] = (*held, key)
-        if post:
-            self._postings.add(key, entry.words)
-            self._search.add(key, entry.search_words)
-        if self._starts is not None:
-            self._starts.add(key, entry.search_title)
+
+    @property
+    def store(self) -> EntryStore[B]:
+        """Where the entries are held (a saved index copies a file's records as they are)."""
+        return self._entries
 
     @property
     def postings(self) -> tuple[Postings, Postings]:
@@ -104,11 +114,11 @@ class BookIndex(Generic[B]):
 
     def entries(self) -> Iterator[Entry[B]]:
         """Every entry, in the order added (what a saved index holds)."""
-        return iter(self._entries.values())
+        return self._entries.values()
 
     def remove(self, key: str) -> None:
         """Forget a record; unknown keys are ignored."""
-        entry = self._entries.pop(key, None)
+        entry = self._entries.pop(key)
         if entry is None:
             return
         self.changes += 1
@@ -247,7 +257,7 @@ class BookIndex(Generic[B]):
     def prepare_search(self) -> Starts:
         """The title orders search needs: made once (by a builder off the event loop)."""
         if self._starts is None:
-            self._starts = Starts([(e.key, e.search_title) for e in self._entries.values()])
+            self._starts = Starts(list(self._entries.titles()))
         return self._starts
 
 
@@ -324,6 +334,20 @@ class LibraryIndex(BookIndex[LibraryItem]):
 
     def __init__(self, items: Iterable[LibraryItem]) -> None:
         super().__init__(items, key=_rating_key)
+
+    @classmethod
+    def of_file(
+        cls, entries: FileEntries, asins: Iterable[tuple[str, tuple[str, ...]]],
+        postings: tuple[Postings, Postings],
+    ) -> LibraryIndex:  # fmt: skip
+        """The index of a saved file: its entries, each key's ASINs, and its posting lists."""
+        index = cls(())
+        index._entries = entries
+        for key, held in asins:
+            index._hold_asins(key, held)
+        index._postings, index._search = postings
+        index.changes = len(entries)
+        return index
 
 
 def _rating_key(item: LibraryItem) -> str:

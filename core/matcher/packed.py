@@ -7,11 +7,17 @@ scan keeps, ``core.library.mirror.print_of``) and the matcher's code version
 (a digest of the matcher's and normaliser's sources and Python's version), so
 a changed table or a changed rule never answers from a stale file.
 
-The file is a header, chunks of entries and chunks of posting lists, each
-written with ``marshal`` (plain tuples and
-strings, nothing executable). Each chunk is loaded and installed on its own,
-so a worker thread never holds the interpreter for long, and the entries are
-moved out of the garbage collector's way as they arrive (``settle``).
+The file holds every book's record (its fields, parsed readings and ASINs),
+then a header, the keys and search texts in chunks, and the posting lists in
+chunks, each written with ``marshal`` (plain tuples and strings, nothing
+executable). A load reads the chunks, a few milliseconds each so a worker
+thread never holds the interpreter for long, and maps the records into memory
+without reading them: a record is decoded when a query judges its book
+(``core.matcher.store``). A digest of the records, checked at load, keeps a
+damaged file from answering.
+
+Building the index of a table writes this file as it parses (``build_saved``)
+and answers from it: a built index holds as little as a loaded one.
 """
 
 from __future__ import annotations
@@ -22,27 +28,35 @@ import hashlib
 import itertools
 import logging
 import marshal
+import mmap
 import os
+import queue
 import sys
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from core.matcher.book import LibraryItem
-from core.matcher.entry import Entry
-from core.matcher.index import LibraryIndex
+from core.matcher.entry import Entry, make_entry
+from core.matcher.index import BookIndex, LibraryIndex
+from core.matcher.kinds import kinds
+from core.matcher.postings import Postings
+from core.matcher.store import FileEntries, decode_record, record_bytes
+from core.normalize import parse_people, parse_title
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4
+FORMAT = 5
+_MAGIC = b"EARMARK\x05"
 #: Entries per record: one loads in 5-20 ms (busy machine), a step short enough for the loop.
 CHUNK = 2_000
 #: Keys per record of posting lists (about 10 ms to write or read at 200,000 books).
 _PIECE = 6_000
+#: Written a megabyte at a time: each write lets the event loop's thread in and out again.
+_BUFFER = 1 << 20
 _SOURCES = ("core/matcher", "core/normalize.py", "core/asin.py")
-
-Row = tuple[Any, ...]
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +103,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def build(items: Iterable[LibraryItem]) -> LibraryIndex:
-    """A new index of ``items``, settled a chunk at a time (see ``settle``)."""
+    """A new index of ``items`` held in memory, settled a chunk at a time (see ``settle``)."""
     index = LibraryIndex(())
     for n, item in enumerate(items, 1):
         index.add(item)
@@ -97,7 +111,98 @@ def build(items: Iterable[LibraryItem]) -> LibraryIndex:
             settle()
     with _collector_paused():  # a few hundred thousand sorted tuples, all kept
         index.prepare_search()
+    forget_parses()
     return index
+
+
+def build_saved(
+    items: Iterable[LibraryItem], path: Path, fingerprint: Callable[[], int]
+) -> LibraryIndex:
+    """The index of ``items`` written to ``path`` as it is built, and answering from it.
+
+    Each record goes to the file once parsed; only keys, search texts, ASINs
+    and posting lists stay in memory. Raises OSError when the file cannot be
+    written (the caller builds in memory instead). ``fingerprint`` names the
+    table once every item is read (the rows may still be arriving, ``Feed``).
+    """
+    tmp = _tmp_of(path)
+    postings = (Postings(), Postings())
+    try:
+        with tmp.open("w+b", buffering=_BUFFER) as f:
+            writer = _Writer(f)
+            for n, item in enumerate(items, 1):
+                entry = make_entry(item.rating_key, item, BookIndex.asins_of(item))
+                writer.add(entry.key, entry.search_title, entry.search_text, entry.asins,
+                           record_bytes(entry))  # fmt: skip
+                postings[0].add(entry.key, entry.words)
+                postings[1].add(entry.key, entry.search_words)
+                if not n % CHUNK:
+                    settle()
+            writer.finish(fingerprint(), postings)
+            index = writer.index(postings)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("library index built and saved: %d items to %s", len(index), path)
+    forget_parses()
+    with _collector_paused():
+        index.prepare_search()
+    return index
+
+
+class Feed:
+    """Rows handed from the event loop to a build in a worker thread, a chunk at a time.
+
+    The builder iterates it; the loop ``put``s chunks and ends with ``close``
+    (the table's fingerprint, known once every row is read) or ``abort``.
+    """
+
+    def __init__(self, taken: Callable[[], object] = lambda: None) -> None:
+        self._taken = taken  # told (in the builder's thread) each time a chunk is taken
+        self._chunks: queue.SimpleQueue[list[LibraryItem] | None] = queue.SimpleQueue()
+        self._fingerprint: int | None = None
+        self._aborted = False
+
+    def put(self, chunk: list[LibraryItem]) -> None:
+        self._chunks.put(chunk)
+
+    def close(self, fingerprint: int) -> None:
+        self._fingerprint = fingerprint
+        self._chunks.put(None)
+
+    def abort(self) -> None:
+        """The rows could not all be read: the builder stops with an error."""
+        self._aborted = True
+        self._chunks.put(None)
+
+    def fingerprint(self) -> int:
+        """The table's fingerprint, once the feed is closed."""
+        if self._fingerprint is None:
+            raise RuntimeError("the feed was not closed")
+        return self._fingerprint
+
+    def __iter__(self) -> Iterator[LibraryItem]:
+        while (chunk := self._chunks.get()) is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+                self._taken()
+            yield from chunk
+        if self._aborted:
+            raise RuntimeError("the rows could not all be read")
+
+
+def forget_parses() -> None:
+    """Empty the parsers' caches, full of every title of the library after a build.
+
+    They speed up queries that repeat a title; kept after a build, they held
+    ~10 MB at 50,000 books for titles no query will ask again.
+    """
+    parse_title.cache_clear()
+    parse_people.cache_clear()
+    kinds.cache_clear()
+
+
+def _tmp_of(path: Path) -> Path:
+    return path.with_name(f"{path.name}.{os.getpid()}.{id(path)}.tmp")
 
 
 def save(index: LibraryIndex, path: Path, fingerprint: int, changes: int) -> bool:
@@ -107,7 +212,7 @@ def save(index: LibraryIndex, path: Path, fingerprint: int, changes: int) -> boo
     index changed meanwhile the file is not written (False), so a saved file
     always holds exactly the table its fingerprint names.
     """
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp = _tmp_of(path)
     try:
         if index.changes != changes:
             return False
@@ -120,24 +225,75 @@ def save(index: LibraryIndex, path: Path, fingerprint: int, changes: int) -> boo
 
 
 def _write(index: LibraryIndex, tmp: Path, path: Path, fingerprint: int, changes: int) -> bool:
-    """Stream the records: freeing 200,000 rows at once held the interpreter ~0.1 s."""
-    count = len(index)
-    keys = [sum(map(len, p.lists.values())) for p in index.postings]
-    header = (FORMAT, code_version(), fingerprint, count, -(-count // CHUNK),
-              *(-(-n // _PIECE) for n in keys))  # fmt: skip
-    with tmp.open("wb") as f:
-        _put(f, header)
-        entries = index.entries()
-        while chunk := [_row(entry) for entry in itertools.islice(entries, CHUNK)]:
-            _put(f, chunk)
-        for postings in index.postings:
-            for piece in _word_chunks(postings.lists):
-                _put(f, piece)
+    """Stream the records: those of a loaded file are copied as they are, not decoded."""
+    entries = index.store
+    with tmp.open("wb", buffering=_BUFFER) as f:
+        writer = _Writer(f)
+        if isinstance(entries, FileEntries):
+            for i, key in entries.stored():
+                raw = entries.raw(i)
+                writer.add(key, *entries.searchable(i), decode_record(raw)[2], raw)
+            fresh: Iterator[Entry[LibraryItem]] = entries.fresh()
+        else:
+            fresh = entries.values()
+        for entry in fresh:
+            writer.add(entry.key, entry.search_title, entry.search_text, entry.asins,
+                       record_bytes(entry))  # fmt: skip
+        writer.finish(fingerprint, index.postings)
     if index.changes != changes:
         return False
     os.replace(tmp, path)
-    log.info("library index saved: %d items to %s", count, path)
+    log.info("library index saved: %d items to %s", len(index), path)
     return True
+
+
+class _Writer:
+    """Writes records as they come, then the header, the keys and texts, and the postings."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        f.write(_MAGIC + bytes(8))
+        self._at = len(_MAGIC) + 8
+        self._digest = hashlib.blake2b(digest_size=16)
+        self.starts = array("Q")
+        self.keys: list[str] = []
+        self.titles: list[str] = []
+        self.texts: list[str] = []
+        self.asins: list[tuple[str, ...]] = []
+
+    def add(self, key: str, title: str, text: str, asins: tuple[str, ...], data: bytes) -> None:
+        self.starts.append(self._at)
+        self._f.write(data)
+        self._digest.update(data)
+        self._at += len(data)
+        self.keys.append(key)
+        self.titles.append(title)
+        self.texts.append(text)
+        self.asins.append(asins)
+
+    def finish(self, fingerprint: int, postings: tuple[Postings, Postings]) -> None:
+        f, tail, count = self._f, self._at, len(self.keys)
+        sizes = [sum(map(len, p.lists.values())) for p in postings]
+        header = (FORMAT, code_version(), fingerprint, count, self._digest.hexdigest(),
+                  -(-count // CHUNK), *(-(-n // _PIECE) for n in sizes))  # fmt: skip
+        _put(f, header)
+        for lo in range(0, count, CHUNK):
+            hi = lo + CHUNK
+            _put(f, (self.keys[lo:hi], self.titles[lo:hi], self.texts[lo:hi], self.asins[lo:hi],
+                     self.starts[lo:hi].tobytes()))  # fmt: skip
+        for lists in postings:
+            for piece in _word_chunks(lists.lists):
+                _put(f, piece)
+        self.starts.append(tail)  # the last record's end (a load appends it too)
+        f.seek(len(_MAGIC))
+        f.write(tail.to_bytes(8, "little"))
+        f.flush()
+
+    def index(self, postings: tuple[Postings, Postings]) -> LibraryIndex:
+        """The index answering from the file just written (``finish`` first)."""
+        view = mmap.mmap(self._f.fileno(), 0, access=mmap.ACCESS_READ)
+        entries = FileEntries(view, self.starts, self.keys, self.titles, self.texts)
+        return LibraryIndex.of_file(entries, zip(self.keys, self.asins, strict=True), postings)
 
 
 def _put(f: BinaryIO, part: Any) -> None:
@@ -151,31 +307,74 @@ def load(path: Path, fingerprint: int) -> LibraryIndex | None:
     """The saved index of the table with ``fingerprint``; None when absent, stale or unreadable."""
     try:
         with path.open("rb") as f:
-            header = _read(f)
-            if header[:3] != (FORMAT, code_version(), fingerprint):
-                log.info("saved library index is stale: %s", path)
-                return None
-            count, entry_chunks, match_chunks, search_chunks = header[3:]
-            index = LibraryIndex(())
-            for _ in range(entry_chunks):
-                for row in _read(f):
-                    index.install(_entry(row), post=False)
-                settle()
-            for postings, chunks in zip(index.postings, (match_chunks, search_chunks), strict=True):
-                for _ in range(chunks):
-                    postings.merge(_read(f))
-                    settle()
+            index = _load(f, fingerprint)
     except FileNotFoundError:
         return None
     except (OSError, EOFError, ValueError, TypeError, IndexError) as err:
         log.warning("saved library index unreadable (%s): rebuilding", err)
         return None
-    if len(index) != count:
-        log.warning("saved library index is short: rebuilding")
+    if index is None:
+        log.info("saved library index is stale: %s", path)
         return None
     with _collector_paused():  # here in the worker thread, not on the first autocomplete
         index.prepare_search()
     return index
+
+
+def _load(f: BinaryIO, fingerprint: int) -> LibraryIndex | None:
+    head = f.read(len(_MAGIC) + 8)
+    if head[: len(_MAGIC)] != _MAGIC:
+        return None  # another format (an earlier release's file): stale
+    tail = int.from_bytes(head[len(_MAGIC) :], "little")
+    if not len(head) <= tail <= os.fstat(f.fileno()).st_size:
+        raise EOFError("truncated")
+    f.seek(tail)
+    header = _read(f)
+    if header[:3] != (FORMAT, code_version(), fingerprint):
+        return None
+    count, digest, light_chunks, match_chunks, search_chunks = header[3:]
+    keys: list[str] = []
+    titles: list[str] = []
+    texts: list[str] = []
+    asins: list[tuple[str, ...]] = []
+    starts = array("Q")
+    for _ in range(light_chunks):
+        k, t, x, a, s = _read(f)
+        keys += k
+        titles += t
+        texts += x
+        asins += a
+        starts.frombytes(s)
+        settle()
+    postings = (Postings(), Postings())
+    for lists, chunks in zip(postings, (match_chunks, search_chunks), strict=True):
+        for _ in range(chunks):
+            lists.merge(_read(f))
+            settle()
+    starts.append(tail)
+    if not len(keys) == len(titles) == len(texts) == len(asins) == len(starts) - 1 == count:
+        raise ValueError("short")
+    if _digest_of(f, len(head), tail) != digest or any(
+        a > b for a, b in itertools.pairwise(starts)
+    ):
+        raise ValueError("records damaged")
+    view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    entries = FileEntries(view, starts, keys, titles, texts)
+    return LibraryIndex.of_file(entries, zip(keys, asins, strict=True), postings)
+
+
+def _digest_of(f: BinaryIO, start: int, end: int) -> str:
+    """The records' digest, read a megabyte at a time (not mapped: no memory kept)."""
+    digest = hashlib.blake2b(digest_size=16)
+    f.seek(start)
+    left = end - start
+    while left:
+        block = f.read(min(left, 1 << 20))
+        if not block:
+            raise EOFError("truncated")
+        digest.update(block)
+        left -= len(block)
+    return digest.hexdigest()
 
 
 def _read(f: BinaryIO) -> Any:
@@ -213,16 +412,3 @@ def _word_chunks(lists: dict[str, list[str]]) -> Iterator[dict[str, list[str]]]:
                 current, size = {}, 0
     if current:
         yield current
-
-
-def _row(entry: Entry[LibraryItem]) -> Row:
-    item = entry.item
-    return (
-        (item.rating_key, item.title, item.author, item.narrator, item.asin, item.guid),
-        entry.key, entry.packed, entry.asins, entry.search_title, entry.search_text,
-    )  # fmt: skip
-
-
-def _entry(row: Row) -> Entry[LibraryItem]:
-    item, *rest = row
-    return Entry(rest[0], LibraryItem(*item), *rest[1:])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -18,6 +18,7 @@ from core.matcher.book import B
 from core.matcher.entry import Entry
 from core.matcher.postings import Postings, intersect
 from core.matcher.starts import Starts, bare
+from core.matcher.store import EntryStore
 from core.matcher.titles import LOOKUP_SKIP
 from core.normalize import tokens
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def search(
-    entries: Mapping[str, Entry[B]], postings: Postings, starts: Starts, text: str, limit: int
+    entries: EntryStore[B], postings: Postings, starts: Starts, text: str, limit: int
 ) -> list[tuple[B, float]]:
     """Fuzzy title/author search, best first.
 
@@ -62,7 +63,7 @@ def search(
 class _Finder:
     """Candidate keys for typed words over the search postings."""
 
-    def __init__(self, entries: Mapping[str, Entry[Any]], postings: Postings) -> None:
+    def __init__(self, entries: EntryStore[Any], postings: Postings) -> None:
         self._entries = entries
         self._search = postings
 
@@ -136,7 +137,8 @@ def _preselect(wanted: str, entries: list[Entry[Any]]) -> list[Entry[Any]]:
             _SEARCH_PRESELECT, starting, key=lambda e: (len(e.search_title), e.key)
         )
     starting += [
-        e for e in entries
+        e
+        for e in entries
         if not e.search_title.startswith(wanted) and bare(e.search_title).startswith(wanted)
     ]
     starting.sort(key=lambda e: (_start_length(wanted, e.search_title), e.key))
