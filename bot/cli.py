@@ -378,6 +378,7 @@ async def cmd_match(runtime: Runtime, args: argparse.Namespace) -> int:
                     lines.append(parse_batch_line(raw, number))
                 except ValueError as err:
                     lines.append(str(err))
+    runtime.scans.search_ready = False  # matching only: no autocomplete orders
     index = await runtime.scans.library_index()
     if len(index) == 0:
         print(

@@ -156,3 +156,16 @@ async def test_a_service_build_streams_the_rows_into_its_file(
     assert index.match(BookQuery("Dune", "Frank Herbert")).matched
     await scans.close()
     assert packed.load(path, await mirror.table_fingerprint()) is not None
+
+
+def test_an_index_for_matching_only_makes_its_search_orders_on_first_search(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "lib.index"
+    built = packed.build_saved(iter(ITEMS), path, lambda: 3, search=False)
+    loaded = packed.load(path, 3, search=False)
+    assert loaded is not None
+    for index in (built, loaded):
+        assert index._starts is None  # a `match` never pays for them
+        assert answers(index) == answers(LibraryIndex(ITEMS))
+        assert index._starts is not None

@@ -138,6 +138,9 @@ class ScanService:
         self.path_windows = path_windows
         self.path_fetch_share = path_fetch_share
         self.path_fetch_min = path_fetch_min
+        # The autocomplete orders made with the index (the bot's /library wants them at once);
+        # a one-off `match` clears it: a search would make them on first use.
+        self.search_ready = True
         self._current: _Run | None = None
         self._index: LibraryIndex | None = None
         self._index_print = 0  # fingerprint of the table the index reflects (mirror.print_of)
@@ -215,7 +218,9 @@ class ScanService:
         how = "loaded"
         if self._index_file is not None:
             fingerprint = await mirror.table_fingerprint()
-            index = await off_loop.run(packed.load, self._index_file, fingerprint)
+            index = await off_loop.run(
+                packed.load, self._index_file, fingerprint, search=self.search_ready
+            )
         if index is None:
             how = "built"
             # Seconds of CPU on a big library: built off the event loop, a chunk at a time,
@@ -223,7 +228,7 @@ class ScanService:
             index, fingerprint = await self._build_saved()
             if index is None:  # no file to write to: the index holds every record itself
                 items, fingerprint = await mirror.all_library_items()
-                index = await off_loop.run(packed.build, items)
+                index = await off_loop.run(packed.build, items, search=self.search_ready)
                 how = "built in memory"
         if generation == self._generation:  # the table did not change meanwhile
             self._index = index
@@ -247,7 +252,13 @@ class ScanService:
         room = asyncio.Semaphore(_FEED_AHEAD)  # a chunk taken by the builder frees a place
         feed = packed.Feed(taken=lambda: loop.call_soon_threadsafe(room.release))
         building = asyncio.ensure_future(
-            off_loop.run(packed.build_saved, feed, self._index_file, feed.fingerprint)
+            off_loop.run(
+                packed.build_saved,
+                feed,
+                self._index_file,
+                feed.fingerprint,
+                search=self.search_ready,
+            )
         )
         building.add_done_callback(lambda _: room.release())  # never wait for a builder gone
         fingerprint = 0

@@ -102,22 +102,27 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def build(items: Iterable[LibraryItem]) -> LibraryIndex:
-    """A new index of ``items`` held in memory, settled a chunk at a time (see ``settle``)."""
+def build(items: Iterable[LibraryItem], *, search: bool = True) -> LibraryIndex:
+    """A new index of ``items`` held in memory, settled a chunk at a time (see ``settle``).
+
+    ``search``: make the autocomplete orders now (else the first search does).
+    """
     index = LibraryIndex(())
     for n, item in enumerate(items, 1):
         index.add(item)
         if not n % CHUNK:
             settle()
-    with _collector_paused():  # a few hundred thousand sorted tuples, all kept
-        index.prepare_search()
+    if search:
+        with _collector_paused():  # a few hundred thousand sorted tuples, all kept
+            index.prepare_search()
     forget_parses()
     return index
 
 
 def build_saved(
-    items: Iterable[LibraryItem], path: Path, fingerprint: Callable[[], int]
-) -> LibraryIndex:
+    items: Iterable[LibraryItem], path: Path, fingerprint: Callable[[], int], *,
+    search: bool = True,
+) -> LibraryIndex:  # fmt: skip
     """The index of ``items`` written to ``path`` as it is built, and answering from it.
 
     Each record goes to the file once parsed; only keys, search texts, ASINs
@@ -145,8 +150,9 @@ def build_saved(
         tmp.unlink(missing_ok=True)
     log.info("library index built and saved: %d items to %s", len(index), path)
     forget_parses()
-    with _collector_paused():
-        index.prepare_search()
+    if search:
+        with _collector_paused():
+            index.prepare_search()
     return index
 
 
@@ -303,8 +309,11 @@ def _put(f: BinaryIO, part: Any) -> None:
     f.write(data)
 
 
-def load(path: Path, fingerprint: int) -> LibraryIndex | None:
-    """The saved index of the table with ``fingerprint``; None when absent, stale or unreadable."""
+def load(path: Path, fingerprint: int, *, search: bool = True) -> LibraryIndex | None:
+    """The saved index of the table with ``fingerprint``; None when absent, stale or unreadable.
+
+    ``search``: make the autocomplete orders now (else the first search does).
+    """
     try:
         with path.open("rb") as f:
             index = _load(f, fingerprint)
@@ -316,8 +325,9 @@ def load(path: Path, fingerprint: int) -> LibraryIndex | None:
     if index is None:
         log.info("saved library index is stale: %s", path)
         return None
-    with _collector_paused():  # here in the worker thread, not on the first autocomplete
-        index.prepare_search()
+    if search:
+        with _collector_paused():  # here in the worker thread, not on the first autocomplete
+            index.prepare_search()
     return index
 
 
