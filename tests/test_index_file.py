@@ -169,3 +169,11 @@ def test_an_index_for_matching_only_makes_its_search_orders_on_first_search(
         assert index._starts is None  # a `match` never pays for them
         assert answers(index) == answers(LibraryIndex(ITEMS))
         assert index._starts is not None
+
+
+def test_an_empty_table_builds_an_empty_index(tmp_path: Path) -> None:
+    index = packed.build_saved(iter(()), tmp_path / "lib.index", lambda: 0)
+    assert len(index) == 0 and index.search("the") == []
+    assert not index.match(BookQuery("Dune", "Frank Herbert")).matched
+    index.add(ITEMS[0])
+    assert index.match(BookQuery(ITEMS[0].title, ITEMS[0].author)).item == ITEMS[0]
