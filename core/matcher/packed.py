@@ -34,6 +34,7 @@ import queue
 import shutil
 import sys
 import tempfile
+import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
@@ -54,6 +55,8 @@ FORMAT = 5
 _MAGIC = b"EARMARK\x05"
 #: Entries per record: one loads in 5-20 ms (busy machine), a step short enough for the loop.
 CHUNK = 2_000
+#: Books between two emptyings of the parse caches during a build (``forget_parses``).
+_FORGET = 10 * CHUNK
 #: Keys per record of posting lists (about 10 ms to write or read at 200,000 books).
 _PIECE = 6_000
 #: Written a megabyte at a time: each write lets the event loop's thread in and out again.
@@ -113,6 +116,8 @@ def build(items: Iterable[LibraryItem], *, search: bool = True) -> LibraryIndex:
     for n, item in enumerate(items, 1):
         index.add(item)
         if not n % CHUNK:
+            if not n % _FORGET:
+                forget_parses(people=False)
             settle()
     if search:
         with _collector_paused():  # a few hundred thousand sorted tuples, all kept
@@ -160,10 +165,12 @@ def _write_items(
 ) -> None:
     """Parse and write every item (nothing parsed outlives this call)."""
     writer = _Writer(f, scratch)
-    for item in items:
+    for n, item in enumerate(items, 1):
         entry = make_entry(item.rating_key, item, BookIndex.asins_of(item))
         writer.add(entry.key, entry.search_title, entry.search_text, entry.asins,
                    record_bytes(entry), (entry.words, entry.search_words))  # fmt: skip
+        if not n % _FORGET:
+            forget_parses(people=False)  # names recur across the library: kept to the end
     writer.finish(fingerprint())
 
 
@@ -207,15 +214,19 @@ class Feed:
             raise RuntimeError("the rows could not all be read")
 
 
-def forget_parses() -> None:
-    """Empty the parsers' caches, full of every title of the library after a build.
+def forget_parses(*, people: bool = True) -> None:
+    """Empty the parsers' caches, which a build fills with every title of the library.
 
     They speed up queries that repeat a title; kept after a build, they held
-    ~10 MB at 50,000 books for titles no query will ask again.
+    ~10 MB at 50,000 books for titles no query will ask again. A build
+    empties them every ``_FORGET`` books: emptying 100,000 entries at once is
+    one C call that held the interpreter ~35 ms at 200,000 books (every
+    chunk instead cost a build 15%: titles recur across chunks).
     """
     parse_title.cache_clear()
-    parse_people.cache_clear()
     kinds.cache_clear()
+    if people:
+        parse_people.cache_clear()
 
 
 def _tmp_of(path: Path) -> Path:
@@ -404,6 +415,10 @@ def _load(f: BinaryIO, fingerprint: int) -> LibraryIndex | None:
         for _ in range(chunks):
             lists.merge(_read(f))
             settle()
+            # Hundreds of pieces of ~1 ms each, back to back: the event loop's thread was
+            # measured waiting 45-60 ms for the interpreter here at 200,000 books unless
+            # it is handed over explicitly.
+            time.sleep(0)
     starts.append(tail)
     if not len(keys) == len(titles) == len(texts) == len(asins) == len(starts) - 1 == count:
         raise ValueError("short")
