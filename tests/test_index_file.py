@@ -177,3 +177,22 @@ def test_an_empty_table_builds_an_empty_index(tmp_path: Path) -> None:
     assert not index.match(BookQuery("Dune", "Frank Herbert")).matched
     index.add(ITEMS[0])
     assert index.match(BookQuery(ITEMS[0].title, ITEMS[0].author)).item == ITEMS[0]
+
+
+def test_a_load_removes_temporary_files_of_processes_that_stopped(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "lib.index"
+    packed.build_saved(iter(ITEMS[:20]), path, lambda: 9)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = tmp_path / f"lib.index.{gone.stdout.strip()}.123.tmp"
+    mine = tmp_path / f"lib.index.{os.getpid()}.456.tmp"  # a build running now
+    other = tmp_path / "other.index.1.2.tmp"
+    for file in (stale, mine, other):
+        file.write_bytes(b"half written")
+    assert packed.load(path, 9) is not None
+    assert not stale.exists()
+    assert mine.exists() and other.exists()

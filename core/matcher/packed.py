@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import glob
 import hashlib
 import itertools
 import logging
@@ -230,7 +231,33 @@ def forget_parses(*, people: bool = True) -> None:
 
 
 def _tmp_of(path: Path) -> Path:
+    """A temporary file beside ``path``, named for this process (see ``sweep``)."""
     return path.with_name(f"{path.name}.{os.getpid()}.{id(path)}.tmp")
+
+
+def sweep(path: Path) -> None:
+    """Remove temporary files beside ``path`` left by processes that no longer run.
+
+    A process killed while it wrote the index leaves its temporary file (a
+    few MB to a few hundred); a file of a running process (a `match` beside
+    the bot) is left alone.
+    """
+    for tmp in path.parent.glob(f"{glob.escape(path.name)}.*.*.tmp"):
+        pid = tmp.name[len(path.name) + 1 :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                log.info("removed %s, left by a process that stopped", tmp.name)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs, as another user
+        return True
+    return True
 
 
 def save(index: LibraryIndex, path: Path, fingerprint: int, changes: int) -> bool:
@@ -368,6 +395,7 @@ def load(path: Path, fingerprint: int, *, search: bool = True) -> LibraryIndex |
 
     ``search``: make the autocomplete orders now (else the first search does).
     """
+    sweep(path)
     try:
         with path.open("rb") as f:
             index = _load(f, fingerprint)
