@@ -233,9 +233,8 @@ class ScanService:
         if generation == self._generation:  # the table did not change meanwhile
             self._index = index
             self._index_print = fingerprint
-        log.info(
-            "library index %s: %d items in %.2fs", how, len(index), time.perf_counter() - started
-        )
+        log.info("library index %s: %d items in %.2fs", how, len(index),
+                 time.perf_counter() - started)
         return index
 
     async def _build_saved(self) -> tuple[LibraryIndex | None, int]:
@@ -443,9 +442,8 @@ class ScanService:
                     continue
                 seen.add(book.guid)
                 folder = None if folders is None else folders.get(book.rating_key)
-                change = self._classify(
-                    book, library_id, folder, known, summary, full=folders is not None
-                )
+                change = self._classify(book, library_id, folder, known, summary,
+                                        full=folders is not None)
                 if change is None:
                     continue
                 writer.add(change)
@@ -460,7 +458,9 @@ class ScanService:
         await writer.flush()
         return seen, last_total, changes, pathless
 
-    async def _all_folders(self, run: _Run, server: PlexServer, library_id: str) -> dict[str, str]:
+    async def _all_folders(
+        self, run: _Run, server: PlexServer, library_id: str
+    ) -> dict[str, str]:
         folders: dict[str, str] = {}
         async for fpage in server.iter_folders(library_id, page_size=self.folder_page_size):
             folders.update(fpage.folders)

@@ -24,25 +24,13 @@ log = logging.getLogger(__name__)
 
 # TitleParts, Person and Parsed as tuples of their fields, in declaration order.
 PackedTitle = tuple[
-    tuple[str, ...],
-    tuple[str, ...],
-    bool,
-    tuple[str, ...],
-    str | None,
-    bool,
-    tuple[str, ...],
+    tuple[str, ...], tuple[str, ...], bool, tuple[str, ...], str | None, bool, tuple[str, ...],
     bool,
 ]
 PackedPerson = tuple[str, str, tuple[str, ...]]
 PackedReading = tuple[
-    PackedTitle,
-    tuple[PackedPerson, ...],
-    tuple[PackedPerson, ...],
-    tuple[str, ...],
-    str,
-    str,
-    str | None,
-    bool,
+    PackedTitle, tuple[PackedPerson, ...], tuple[PackedPerson, ...], tuple[str, ...], str, str,
+    str | None, bool,
 ]
 
 

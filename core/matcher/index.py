@@ -61,13 +61,9 @@ class BookIndex(Generic[B]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def asins(self, item: B) -> tuple[str, ...]:
-        """The record's ASIN, and the one a Plex guid embeds (rows scanned under older rules)."""
-        return self.asins_of(item)
-
     @staticmethod
-    def asins_of(item: Book) -> tuple[str, ...]:
-        """``asins`` of any record."""
+    def asins(item: Book) -> tuple[str, ...]:
+        """The record's ASIN, and the one a Plex guid embeds (rows scanned under older rules)."""
         guid = getattr(item, "guid", None)
         found = {a for a in (normalize_asin(item.asin), asin_from_guid(guid)) if a}
         # The record's own string where it is the same ASIN: one copy per book, not two.
@@ -78,7 +74,7 @@ class BookIndex(Generic[B]):
         key = self._key(item)
         if key in self._entries:
             self.remove(key)
-        self.install(make_entry(key, item, self.asins_of(item)))
+        self.install(make_entry(key, item, self.asins(item)))
 
     def install(self, entry: Entry[B]) -> None:
         """Index an entry made before (by ``add``); its key must be new."""

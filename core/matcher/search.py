@@ -137,8 +137,7 @@ def _preselect(wanted: str, entries: list[Entry[Any]]) -> list[Entry[Any]]:
             _SEARCH_PRESELECT, starting, key=lambda e: (len(e.search_title), e.key)
         )
     starting += [
-        e
-        for e in entries
+        e for e in entries
         if not e.search_title.startswith(wanted) and bare(e.search_title).startswith(wanted)
     ]
     starting.sort(key=lambda e: (_start_length(wanted, e.search_title), e.key))

@@ -90,10 +90,9 @@ class FileEntries:
     ) -> None:  # fmt: skip
         self._view = view
         self._starts = starts  # one more than there are records: the last one's end
-        self._keys = keys
         self._titles = titles
         self._texts = texts
-        self._where = {key: i for i, key in enumerate(keys)}
+        self._where = {key: i for i, key in enumerate(keys)}  # in file order, as a save writes
         self._fresh: Entries[LibraryItem] = Entries()
 
     def __len__(self) -> int:
@@ -129,16 +128,14 @@ class FileEntries:
         i = self._where.get(key)
         if i is None:
             return None
-        entry = self[key]
-        entry.item  # noqa: B018  (decoded now: the file is not read for it later)
+        entry = self[key]  # its record is still read from the file when asked for
         del self._where[key]
         self._titles[i] = self._texts[i] = ""  # the strings are freed; the record stays unread
         return entry
 
     def stored(self) -> Iterator[tuple[int, str]]:
         """(record number, key) of every entry still read from the file, in file order."""
-        where = self._where
-        return ((i, key) for i, key in enumerate(self._keys) if where.get(key) == i)
+        return ((i, key) for key, i in self._where.items())
 
     def fresh(self) -> Iterator[Entry[LibraryItem]]:
         """The entries put since the load."""
