@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from core.matcher import LibraryIndex, packed
+from core.matcher import LibraryIndex, chunks, packed
 from tests.library_items import _library
 
 
 def test_posting_lists_longer_than_a_piece_load_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(packed, "_PIECE", 7)  # every list of "the" etc. spans many records
+    monkeypatch.setattr(chunks, "PIECE", 7)  # every list of "the" etc. spans many records
     built = LibraryIndex(_library(300))
     path = tmp_path / "lib.index"
     assert packed.save(built, path, 7, built.changes)

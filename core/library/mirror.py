@@ -144,6 +144,11 @@ async def fingerprint(known: dict[str, Known]) -> int:
     return result
 
 
+async def row_count() -> int:
+    """How many books the table holds."""
+    return await PlexItem.all().count()
+
+
 async def table_fingerprint() -> int:
     """The table's fingerprint read from the database: two columns, nothing kept.
 

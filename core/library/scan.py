@@ -37,6 +37,7 @@ from typing import Literal, Protocol, overload
 from core.db import sqlite_path
 from core.library import mirror, off_loop
 from core.matcher import LibraryIndex, packed
+from core.matcher.chunks import workers_for
 from core.plex import PlexAudiobook, PlexServer
 from core.requests.fulfil import fulfil_open_requests, open_request_count
 
@@ -216,7 +217,7 @@ class ScanService:
         started = time.perf_counter()
         index: LibraryIndex | None = None
         how = "loaded"
-        if self._index_file is not None:
+        if self._index_file is not None and self._index_file.exists():  # else: nothing to check
             fingerprint = await mirror.table_fingerprint()
             index = await off_loop.run(
                 packed.load, self._index_file, fingerprint, search=self.search_ready
@@ -247,6 +248,7 @@ class ScanService:
         """
         if self._index_file is None:
             return None, 0
+        workers = workers_for(await mirror.row_count())
         loop = asyncio.get_running_loop()
         room = asyncio.Semaphore(_FEED_AHEAD)  # a chunk taken by the builder frees a place
         feed = packed.Feed(taken=lambda: loop.call_soon_threadsafe(room.release))
@@ -257,6 +259,7 @@ class ScanService:
                 self._index_file,
                 feed.fingerprint,
                 search=self.search_ready,
+                workers=workers,
             )
         )
         building.add_done_callback(lambda _: room.release())  # never wait for a builder gone

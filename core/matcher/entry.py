@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Generic
 
 from core.asin import normalize_asin
@@ -132,17 +133,21 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
     parsed = [parse_reading(r, asins) for r in base]
     for raw, done in zip(base, list(parsed), strict=True):
         parsed.extend(parse_reading(r, asins) for r in retitled(raw, done.title.core))
-    plain_title = tokens(item.title or "")
-    plain_author = tokens(item.author or "")
-    search_title = " ".join(plain_title)
+    search_title = " ".join(tokens(item.title or ""))
     return Entry(
         key,
         item,
         tuple(pack_reading(p) for p in parsed),
         asins,
         search_title,
-        f"{search_title} {' '.join(plain_author)}".strip(),
+        f"{search_title} {author_words(item.author or '')}".strip(),
     )
+
+
+@lru_cache(maxsize=20_000)
+def author_words(author: str) -> str:
+    """An author field's search words: cached, as an author's books recur across a library."""
+    return " ".join(tokens(author))
 
 
 def _words_of(packed: tuple[PackedReading, ...]) -> tuple[str, ...]:

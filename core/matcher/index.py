@@ -334,14 +334,18 @@ class LibraryIndex(BookIndex[LibraryItem]):
     @classmethod
     def of_file(
         cls, entries: FileEntries, asins: Iterable[tuple[str, tuple[str, ...]]],
-        postings: tuple[Postings, Postings],
+        postings: tuple[Postings, Postings], starts: Starts | None = None,
     ) -> LibraryIndex:  # fmt: skip
-        """The index of a saved file: its entries, each key's ASINs, and its posting lists."""
+        """The index of a saved file: its entries, each key's ASINs, its posting lists.
+
+        ``starts``: the search orders, when made with the rest (else the first search does).
+        """
         index = cls(())
         index._entries = entries
         for key, held in asins:
             index._hold_asins(key, held)
         index._postings, index._search = postings
+        index._starts = starts
         index.changes = len(entries)
         return index
 

@@ -43,10 +43,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from core.matcher.book import LibraryItem
-from core.matcher.entry import Entry, make_entry
-from core.matcher.index import BookIndex, LibraryIndex
+from core.matcher.chunks import ParsedChunk, parsers, row_of, word_pieces
+from core.matcher.entry import Entry, author_words
+from core.matcher.index import LibraryIndex
 from core.matcher.kinds import kinds
 from core.matcher.postings import Postings
+from core.matcher.starts import Starts
 from core.matcher.store import FileEntries, decode_record, record_bytes
 from core.normalize import parse_people, parse_title
 
@@ -58,8 +60,6 @@ _MAGIC = b"EARMARK\x05"
 CHUNK = 2_000
 #: Books between two emptyings of the parse caches during a build (``forget_parses``).
 _FORGET = 10 * CHUNK
-#: Keys per record of posting lists (about 10 ms to write or read at 200,000 books).
-_PIECE = 6_000
 #: Written a megabyte at a time: each write lets the event loop's thread in and out again.
 _BUFFER = 1 << 20
 _SOURCES = ("core/matcher", "core/normalize.py", "core/asin.py")
@@ -129,7 +129,7 @@ def build(items: Iterable[LibraryItem], *, search: bool = True) -> LibraryIndex:
 
 def build_saved(
     items: Iterable[LibraryItem], path: Path, fingerprint: Callable[[], int], *,
-    search: bool = True,
+    search: bool = True, workers: int = 0,
 ) -> LibraryIndex:  # fmt: skip
     """The index of ``items`` written to ``path`` as it is built, then loaded from it.
 
@@ -140,39 +140,105 @@ def build_saved(
     holes its parsing left (124 against 116 MB RSS at 50,000 books). Raises
     OSError when the file cannot be written (the caller builds in memory
     instead). ``fingerprint`` names the table once every item is read (the
-    rows may still be arriving, ``Feed``).
+    rows may still be arriving, ``Feed``). ``workers``: processes that parse
+    (``core.matcher.chunks``); 0 parses in this thread.
     """
+    sweep(path)
     tmp = _tmp_of(path)
     try:
         with tmp.open("w+b", buffering=_BUFFER) as f:
-            _write_items(f, path.parent, items, fingerprint)
-            forget_parses()  # first: the load then reuses the memory they held
-            f.seek(0)
-            index = _load(f, fingerprint())
+            parts = _write_items(f, path.parent, items, fingerprint, workers, search)
+            if parts is None:  # parsed here: the load lays the index out away from the garbage
+                forget_parses()  # first: the load then reuses the memory they held
+                index = _load(f, fingerprint(), search)
+            else:
+                index = parts.index(f)
         if index is None:  # what was just written does not read back: a bug, not a state
             raise RuntimeError("the index just built does not load")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     log.info("library index built and saved: %d items to %s", len(index), path)
-    if search:
-        with _collector_paused():
-            index.prepare_search()
     return index
 
 
 def _write_items(
-    f: BinaryIO, scratch: Path, items: Iterable[LibraryItem], fingerprint: Callable[[], int]
-) -> None:
-    """Parse and write every item (nothing parsed outlives this call)."""
+    f: BinaryIO, scratch: Path, items: Iterable[LibraryItem], fingerprint: Callable[[], int],
+    workers: int, search: bool,
+) -> _Parts | None:  # fmt: skip
+    """Parse and write every item, a chunk at a time (nothing parsed outlives this call).
+
+    With ``workers`` this thread only writes what they send, so it also
+    gathers the index from it meanwhile (returned): the file is not read back.
+    """
     writer = _Writer(f, scratch)
-    for n, item in enumerate(items, 1):
-        entry = make_entry(item.rating_key, item, BookIndex.asins(item))
-        writer.add(entry.key, entry.search_title, entry.search_text, entry.asins,
-                   record_bytes(entry), (entry.words, entry.search_words))  # fmt: skip
-        if not n % _FORGET:
-            forget_parses(people=False)  # names recur across the library: kept to the end
+    parts = _Parts(search) if workers else None
+    rows = (row_of(item) for item in items)
+    with parsers(workers) as parse:
+        for n, chunk in enumerate(parse(iter(lambda: list(itertools.islice(rows, CHUNK)), [])), 1):
+            starts = writer.add_chunk(chunk)
+            if parts is not None:
+                parts.light(chunk.keys, chunk.titles, chunk.texts, chunk.asins, starts)
+                for lists, pieces in zip(parts.postings, (chunk.match, chunk.search), strict=True):
+                    for piece in pieces:
+                        parts.merge(lists, _loads(piece))
+            elif not n % (_FORGET // CHUNK):
+                forget_parses(people=False)  # names recur across the library: kept to the end
     writer.finish(fingerprint())
+    return parts
+
+
+class _Parts:
+    """What an index is made of, gathered a chunk at a time: read from a file, or from a build."""
+
+    def __init__(self, search: bool) -> None:
+        """``search``: gather the autocomplete orders too (``Starts``)."""
+        self.keys: list[str] = []
+        self.titles: list[str] = []
+        self.texts: list[str] = []
+        self.asins: list[tuple[str, ...]] = []
+        self.starts = array("Q")
+        self.postings = (Postings(), Postings())
+        self.orders = Starts(sort=False) if search else None
+
+    def light(
+        self, keys: list[str], titles: list[str], texts: list[str],
+        asins: list[tuple[str, ...]], starts: bytes,
+    ) -> None:  # fmt: skip
+        self.keys += keys
+        self.titles += titles
+        self.texts += texts
+        self.asins += asins
+        self.starts.frombytes(starts)
+        if self.orders is not None:
+            self.orders.extend(zip(keys, titles, strict=True))
+        settle()
+
+    @staticmethod
+    def merge(lists: Postings, piece: dict[str, list[str]]) -> None:
+        lists.merge(piece)
+        settle()
+        # Hundreds of pieces of ~1 ms each, back to back: the event loop's thread was
+        # measured waiting 45-60 ms for the interpreter here at 200,000 books unless
+        # it is handed over explicitly.
+        time.sleep(0)
+
+    def index(self, f: BinaryIO) -> LibraryIndex:
+        """The index answering from ``f``, the file these parts came from (records mapped)."""
+        tail = int.from_bytes(_head(f)[len(_MAGIC) :], "little")
+        starts = array("Q", self.starts)
+        starts.append(tail)
+        keys = self.keys
+        if not len(keys) == len(self.titles) == len(self.texts) == len(starts) - 1:
+            raise ValueError("short")
+        view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        entries = FileEntries(view, starts, keys, self.titles, self.texts)
+        if self.orders is not None:
+            with _collector_paused():  # a few hundred thousand forms, all kept
+                self.orders.sort()
+        return LibraryIndex.of_file(
+            entries, zip(keys, self.asins, strict=True), self.postings, self.orders
+        )
 
 
 class Feed:
@@ -228,6 +294,7 @@ def forget_parses(*, people: bool = True) -> None:
     kinds.cache_clear()
     if people:
         parse_people.cache_clear()
+        author_words.cache_clear()
 
 
 def _tmp_of(path: Path) -> Path:
@@ -326,42 +393,50 @@ class _Writer:
         self._titles: list[str] = []
         self._texts: list[str] = []
         self._asins: list[tuple[str, ...]] = []
-        self._lists = (Postings(), Postings())
 
-    def add(
-        self, key: str, title: str, text: str, asins: tuple[str, ...], data: bytes,
-        words: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
-    ) -> None:  # fmt: skip
-        """One record; ``words``: its match and search words, when the postings come from here."""
+    def add(self, key: str, title: str, text: str, asins: tuple[str, ...], data: bytes) -> None:
+        """One record (a save: the posting lists come whole to ``finish``)."""
         self._starts.append(self._at)
-        self._f.write(data)
-        self._digest.update(data)
-        self._at += len(data)
+        self._write(data)
         self._keys.append(key)
         self._titles.append(title)
         self._texts.append(text)
         self._asins.append(asins)
-        if words is not None:
-            for lists, posted in zip(self._lists, words, strict=True):
-                lists.add(key, posted)
         if len(self._keys) == CHUNK:
             self._spill()
 
+    def add_chunk(self, chunk: ParsedChunk) -> bytes:
+        """A build's parsed chunk, with its share of the posting lists; its records' starts."""
+        self._spill()  # a chunk is a chunk of the file too, whatever came before it
+        starts = array("Q", itertools.accumulate(array("Q", chunk.sizes), initial=self._at))
+        starts.pop()
+        self._write(chunk.records)
+        self._starts = starts
+        self._keys, self._titles, self._texts = chunk.keys, chunk.titles, chunk.texts
+        self._asins = chunk.asins
+        self._spill()
+        for n, pieces in enumerate((chunk.match, chunk.search), 1):
+            self._part(n, pieces, marshalled=True)
+        return starts.tobytes()
+
+    def _write(self, data: bytes) -> None:
+        self._f.write(data)
+        self._digest.update(data)
+        self._at += len(data)
+
     def _spill(self) -> None:
-        """The chunk's keys, texts and postings to the scratch files."""
-        self._count += len(self._keys)
+        """The chunk's keys and texts to their scratch file."""
         if self._keys:
+            self._count += len(self._keys)
             chunk = (self._keys, self._titles, self._texts, self._asins, self._starts.tobytes())
             self._part(0, [chunk])
-        for n, lists in enumerate(self._lists, 1):
-            self._part(n, _word_chunks(lists.lists))
-        self._new_chunk()
+            self._new_chunk()
         settle()
 
-    def _part(self, n: int, records: Iterable[Any]) -> None:
+    def _part(self, n: int, records: Iterable[Any], *, marshalled: bool = False) -> None:
         part, written = self._parts[n]
         for record in records:
-            _put(part, record)
+            _put(part, record if marshalled else marshal.dumps(record))
             written[0] += 1
 
     def finish(self, fingerprint: int, postings: tuple[Postings, Postings] | None = None) -> None:
@@ -369,11 +444,13 @@ class _Writer:
         self._spill()
         if postings is not None:
             for n, lists in enumerate(postings, 1):
-                self._part(n, _word_chunks(lists.lists))
+                self._part(n, word_pieces(lists.lists))
         f, tail = self._f, self._at
-        header = (FORMAT, code_version(), fingerprint, self._count, self._digest.hexdigest(),
-                  *(written[0] for _, written in self._parts))  # fmt: skip
-        _put(f, header)
+        header: tuple[Any, ...] = (
+            FORMAT, code_version(), fingerprint, self._count, self._digest.hexdigest(),
+            *(written[0] for _, written in self._parts),
+        )  # fmt: skip
+        _put(f, marshal.dumps(header))
         for part, _ in self._parts:
             with part:  # closed (and gone) once copied
                 part.seek(0)
@@ -383,9 +460,8 @@ class _Writer:
         f.flush()
 
 
-def _put(f: BinaryIO, part: Any) -> None:
-    """One length-prefixed marshal record."""
-    data = marshal.dumps(part)
+def _put(f: BinaryIO, data: bytes) -> None:
+    """One length-prefixed (marshalled) record."""
     f.write(len(data).to_bytes(8, "little"))
     f.write(data)
 
@@ -398,7 +474,7 @@ def load(path: Path, fingerprint: int, *, search: bool = True) -> LibraryIndex |
     sweep(path)
     try:
         with path.open("rb") as f:
-            index = _load(f, fingerprint)
+            index = _load(f, fingerprint, search)
     except FileNotFoundError:
         return None
     except (OSError, EOFError, ValueError, TypeError, IndexError) as err:
@@ -406,15 +482,16 @@ def load(path: Path, fingerprint: int, *, search: bool = True) -> LibraryIndex |
         return None
     if index is None:
         log.info("saved library index is stale: %s", path)
-        return None
-    if search:
-        with _collector_paused():  # here in the worker thread, not on the first autocomplete
-            index.prepare_search()
     return index
 
 
-def _load(f: BinaryIO, fingerprint: int) -> LibraryIndex | None:
-    head = f.read(len(_MAGIC) + 8)
+def _head(f: BinaryIO) -> bytes:
+    f.seek(0)
+    return f.read(len(_MAGIC) + 8)
+
+
+def _load(f: BinaryIO, fingerprint: int, search: bool) -> LibraryIndex | None:
+    head = _head(f)
     if head[: len(_MAGIC)] != _MAGIC:
         return None  # another format (an earlier release's file): stale
     tail = int.from_bytes(head[len(_MAGIC) :], "little")
@@ -425,38 +502,19 @@ def _load(f: BinaryIO, fingerprint: int) -> LibraryIndex | None:
     if header[:3] != (FORMAT, code_version(), fingerprint):
         return None
     count, digest, light_chunks, match_chunks, search_chunks = header[3:]
-    keys: list[str] = []
-    titles: list[str] = []
-    texts: list[str] = []
-    asins: list[tuple[str, ...]] = []
-    starts = array("Q")
+    parts = _Parts(search)
     for _ in range(light_chunks):
-        k, t, x, a, s = _read(f)
-        keys += k
-        titles += t
-        texts += x
-        asins += a
-        starts.frombytes(s)
-        settle()
-    postings = (Postings(), Postings())
-    for lists, chunks in zip(postings, (match_chunks, search_chunks), strict=True):
+        parts.light(*_read(f))
+    for lists, chunks in zip(parts.postings, (match_chunks, search_chunks), strict=True):
         for _ in range(chunks):
-            lists.merge(_read(f))
-            settle()
-            # Hundreds of pieces of ~1 ms each, back to back: the event loop's thread was
-            # measured waiting 45-60 ms for the interpreter here at 200,000 books unless
-            # it is handed over explicitly.
-            time.sleep(0)
-    starts.append(tail)
-    if not len(keys) == len(titles) == len(texts) == len(asins) == len(starts) - 1 == count:
+            parts.merge(lists, _read(f))
+    if len(parts.keys) != count:
         raise ValueError("short")
     if _digest_of(f, len(head), tail) != digest or any(
-        a > b for a, b in itertools.pairwise(starts)
+        a > b for a, b in itertools.pairwise(itertools.chain(parts.starts, [tail]))
     ):
         raise ValueError("records damaged")
-    view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    entries = FileEntries(view, starts, keys, titles, texts)
-    return LibraryIndex.of_file(entries, zip(keys, asins, strict=True), postings)
+    return parts.index(f)
 
 
 def _digest_of(f: BinaryIO, start: int, end: int) -> str:
@@ -481,30 +539,9 @@ def _read(f: BinaryIO) -> Any:
     data = f.read(size)
     if len(data) != size:
         raise EOFError("truncated")
+    return _loads(data)
+
+
+def _loads(data: bytes) -> Any:
     with _collector_paused():
         return marshal.loads(data)
-
-
-def _word_chunks(lists: dict[str, list[str]]) -> Iterator[dict[str, list[str]]]:
-    """Posting lists cut into records of ``_PIECE`` keys (the last fewer), a long list over several.
-
-    ``marshal.dumps`` of a record holds the interpreter throughout (a record of
-    40,000 keys took 30-200 ms at 200,000 books); loading merges the pieces.
-    """
-    current: dict[str, list[str]] = {}
-    size = 0
-    for word, keys in lists.items():
-        rest = iter(keys)
-        left = len(keys)
-        while left:
-            piece = list(itertools.islice(rest, _PIECE - size))
-            if not piece:  # the list shrank under the save: it is abandoned (changes moved)
-                break
-            current[word] = piece
-            size += len(piece)
-            left -= len(piece)
-            if size >= _PIECE:
-                yield current
-                current, size = {}, 0
-    if current:
-        yield current
