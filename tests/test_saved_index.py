@@ -13,7 +13,8 @@ import pytest
 from core.library import ScanService, mirror
 from core.library.scan import saved_index_file
 from core.matcher import BookQuery, LibraryIndex, LibraryItem, packed
-from core.matcher.entry import pack_reading, unpack_reading
+from core.matcher.entry import unpack_reading
+from core.normalize import parse_people, parse_title
 from tests.fakes.plex import FakePlex
 from tests.scan_helpers import FakeSource, seed_books
 
@@ -46,12 +47,16 @@ def answers(index: LibraryIndex) -> list[Any]:
     return [matched, found]
 
 
-def test_a_reading_packs_and_unpacks_to_itself() -> None:
+def test_a_packed_reading_unpacks_to_the_parse_of_its_title_and_people() -> None:
     index = LibraryIndex(ITEMS)
     readings = [r for entry in index.entries() for r in entry.readings]
     assert len(readings) > len(ITEMS)  # folder names and retitlings give more than one
     for reading in readings:
-        assert unpack_reading(pack_reading(reading)) == reading
+        assert reading.title == parse_title(reading.raw)
+    tagged = [entry.parsed for entry in index.entries()]
+    assert [r.authors for r in tagged] == [parse_people(i.author) for i in ITEMS]
+    first = next(index.entries())
+    assert unpack_reading(first.packed[0]) == first.parsed == tagged[0]
 
 
 def test_a_loaded_index_answers_as_the_built_one(tmp_path: Path) -> None:

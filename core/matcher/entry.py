@@ -17,9 +17,9 @@ from typing import Generic
 
 from core.asin import normalize_asin
 from core.matcher.book import B
-from core.matcher.readings import readings, retitled
-from core.matcher.rules import Parsed, parse_reading
-from core.normalize import Person, TitleParts, tokens
+from core.matcher.readings import Reading, readings, retitled
+from core.matcher.rules import Parsed
+from core.normalize import Person, TitleParts, parse_people, parse_title, tokens
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +130,53 @@ def make_entry(key: str, item: B, asins: tuple[str, ...]) -> Entry[B]:
         # An ASIN in the title is a fact about the album, whichever reading is compared.
         found = (a for r in base if (a := normalize_asin(r.asin)))
         asins = tuple(dict.fromkeys((*asins, *found)))
-    parsed = [parse_reading(r, asins) for r in base]
-    for raw, done in zip(base, list(parsed), strict=True):
-        parsed.extend(parse_reading(r, asins) for r in retitled(raw, done.title.core))
+    packed = [packed_reading(r, asins) for r in base]
+    for raw, done in zip(base, list(packed), strict=True):
+        packed.extend(packed_reading(r, asins) for r in retitled(raw, done[0][0]))
     search_title = " ".join(tokens(item.title or ""))
     return Entry(
         key,
         item,
-        tuple(pack_reading(p) for p in parsed),
+        tuple(packed),
         asins,
         search_title,
         f"{search_title} {author_words(item.author or '')}".strip(),
     )
+
+
+def packed_reading(reading: Reading, asins: tuple[str, ...]) -> PackedReading:
+    """One reading of an indexed book, parsed and packed (its author field may name the narrator).
+
+    Made straight from the parsers' packed forms: building each ``Parsed`` only
+    to take it apart again was a tenth of a library build.
+    """
+    extra = normalize_asin(reading.asin)
+    return (
+        packed_title(reading.title),
+        packed_people(reading.author),
+        packed_people(reading.narrator) if reading.label else (),
+        asins if extra is None or extra in asins else (*asins, extra),
+        reading.title,
+        reading.label,
+        reading.part,
+        reading.needs_author,
+    )
+
+
+@lru_cache(maxsize=100_000)
+def packed_title(title: str) -> PackedTitle:
+    """``parse_title`` as a tuple of its fields (its own cache is left to queries)."""
+    t = parse_title.__wrapped__(title)
+    return (
+        t.core, t.subtitle, t.subtitle_descriptive, t.series, t.volume, t.volume_attached,
+        t.numbers, t.subtitle_given,
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=20_000)
+def packed_people(text: str | None) -> tuple[PackedPerson, ...]:
+    """``parse_people`` as tuples of their fields: the same names recur across a library."""
+    return tuple((p.key, p.last, p.initials) for p in parse_people(text))
 
 
 @lru_cache(maxsize=20_000)
@@ -159,30 +194,13 @@ def _words_of(packed: tuple[PackedReading, ...]) -> tuple[str, ...]:
     return tuple(words)
 
 
-def pack_reading(p: Parsed) -> PackedReading:
-    """A parsed reading as nested tuples (the fields in declaration order)."""
-    t = p.title
-    title: PackedTitle = (
-        t.core, t.subtitle, t.subtitle_descriptive, t.series, t.volume, t.volume_attached,
-        t.numbers, t.subtitle_given,
-    )  # fmt: skip
-    return (
-        title, _pack_people(p.authors), _pack_people(p.narrators), p.asins, p.raw, p.label,
-        p.part, p.needs_author,
-    )  # fmt: skip
-
-
 def unpack_reading(packed: PackedReading) -> Parsed:
-    """The inverse of ``pack_reading``."""
+    """A packed reading (``packed_reading``) as the matcher's ``Parsed``."""
     title, authors, narrators, asins, raw, label, part, needs_author = packed
     return Parsed(
         TitleParts(*title), _unpack_people(authors), _unpack_people(narrators), asins, raw,
         label, part, needs_author,
     )  # fmt: skip
-
-
-def _pack_people(people: tuple[Person, ...]) -> tuple[PackedPerson, ...]:
-    return tuple((p.key, p.last, p.initials) for p in people)
 
 
 def _unpack_people(people: tuple[PackedPerson, ...]) -> tuple[Person, ...]:

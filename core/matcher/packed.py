@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 
 from core.matcher.book import LibraryItem
 from core.matcher.chunks import ParsedChunk, parsers, row_of, word_pieces
-from core.matcher.entry import Entry, author_words
+from core.matcher.entry import Entry, author_words, packed_people, packed_title
 from core.matcher.index import LibraryIndex
 from core.matcher.kinds import kinds
 from core.matcher.postings import Postings
@@ -292,8 +292,10 @@ def forget_parses(*, people: bool = True) -> None:
     """
     parse_title.cache_clear()
     kinds.cache_clear()
+    packed_title.cache_clear()
     if people:
         parse_people.cache_clear()
+        packed_people.cache_clear()
         author_words.cache_clear()
 
 

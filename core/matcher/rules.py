@@ -13,10 +13,9 @@ from dataclasses import dataclass, replace
 from core.asin import normalize_asin
 from core.matcher.book import BookQuery
 from core.matcher.kinds import kinds
-from core.matcher.readings import Reading
 from core.matcher.readings import query_title as clean_query_title
 from core.matcher.titles import compare_titles, query_title
-from core.normalize import Person, TitleParts, parse_people, parse_title, person_similarity
+from core.normalize import Person, TitleParts, parse_people, person_similarity
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +66,6 @@ def parse_query(query: BookQuery) -> Parsed:
         narrators=parse_people(query.narrator),
         asins=(asin,) if asin else (),
         raw=query.title or "",
-    )
-
-
-def parse_reading(reading: Reading, asins: tuple[str, ...]) -> Parsed:
-    """One reading of an indexed book (its author field may name the narrator)."""
-    extra = normalize_asin(reading.asin)
-    parts = parse_title(reading.title)
-    return Parsed(
-        title=parts,
-        authors=parse_people(reading.author),
-        narrators=parse_people(reading.narrator) if reading.label else (),
-        asins=asins if extra is None or extra in asins else (*asins, extra),
-        raw=reading.title,
-        label=reading.label,
-        part=reading.part,
-        needs_author=reading.needs_author,
     )
 
 
