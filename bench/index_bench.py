@@ -134,7 +134,8 @@ def main() -> None:
              f"the save after the build {bot_built['save_stall_ms']:.0f} ms"),
             (f"RSS: bot modules + {args.albums:,}-book index (loaded / built)",
              f"{bot_loaded['rss_mb']:.0f} / {bot_built['rss_mb']:.0f} MB",
-             f"<= 120 MB: {_met(bot_loaded['rss_mb'] <= 120)} (not a logged-in bot)"),
+             f"<= 120 MB: {_met(max(bot_loaded['rss_mb'], bot_built['rss_mb']) <= 120)} "
+             "(both; not a logged-in bot)"),
         ]
         if args.big:
             big = f"{tmp}/big.db"

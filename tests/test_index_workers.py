@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import logging
+import multiprocessing
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,10 @@ def test_an_index_parsed_by_worker_processes_is_the_one_parsed_here(tmp_path: Pa
     assert there._starts is not None  # gathered with the rest: the first search waits for none
     loaded = packed.load(tmp_path / "there.index", 7)
     assert loaded is not None and contents(loaded) == contents(here)
+    for index in (here, there, loaded):  # one string a key: the postings hold the entries' own
+        held = {id(key) for _i, key in index.store.stored()}  # type: ignore[attr-defined]
+        posted = {id(k) for lists in index.postings for keys in lists.lists.values() for k in keys}
+        assert posted <= held
 
 
 def test_workers_that_cannot_start_leave_the_parsing_to_this_thread(
@@ -148,3 +154,26 @@ def test_most_plain_titles_take_the_shortcut() -> None:
     decorated = ["Dune (Unabridged)", "Mistborn #2", "Dune: Book One", "Catch-22", "Dune Vol 2"]
     assert not any(normalize._DECORATED.search(normalize.fold(t)) for t in plain)
     assert all(normalize._DECORATED.search(normalize.fold(t)) for t in decorated)
+
+
+PARENT = os.getpid()
+PARSE = chunks.parse_chunk
+
+
+def dies_in_a_worker(rows: list[chunks.Row]) -> chunks.ParsedChunk:
+    """The parser, except that a worker given book 2,100 ends at once."""
+    if os.getpid() != PARENT and any(row[0] == ITEMS[2_100].rating_key for row in rows):
+        os._exit(9)  # as the kernel's out-of-memory killer would end it
+    return PARSE(rows)
+
+
+def test_a_worker_that_stops_mid_build_leaves_the_rest_to_this_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Forked workers see this test's parser (spawned ones import the module afresh).
+    monkeypatch.setattr(chunks, "_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(chunks, "parse_chunk", dies_in_a_worker)
+    with caplog.at_level(logging.WARNING, logger="core.matcher.chunks"):
+        index = packed.build_saved(iter(ITEMS), tmp_path / "lib.index", lambda: 1, workers=2)
+    assert "a worker process stopped" in caplog.text
+    assert answers(index) == answers(LibraryIndex(ITEMS))

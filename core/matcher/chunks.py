@@ -25,6 +25,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from core.matcher.book import LibraryItem
@@ -188,11 +189,37 @@ def _worker_started() -> None:
 def _in_order(
     pool: ProcessPoolExecutor, chunks: Iterable[list[Row]], ahead: int
 ) -> Iterator[ParsedChunk]:
-    """Each chunk's output in the order given, at most ``ahead`` chunks submitted at once."""
-    pending: deque[Future[ParsedChunk]] = deque()
-    for chunk in chunks:
-        pending.append(pool.submit(parse_chunk, chunk))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    """Each chunk's output in the order given, at most ``ahead`` chunks submitted at once.
+
+    A worker that stops (killed, out of memory) breaks the pool: its chunk and
+    every later one are parsed in this thread instead, so the build still ends.
+    """
+    pending: deque[tuple[list[Row], Future[ParsedChunk] | None]] = deque()
+    rest = iter(chunks)
+    broken = False
+    while True:
+        while len(pending) < ahead and (chunk := next(rest, None)) is not None:
+            pending.append((chunk, None if broken else _submit(pool, chunk)))
+        if not pending:
+            return
+        chunk, future = pending.popleft()
+        parsed = None if future is None or broken else _result(future)
+        if parsed is None:
+            broken = True
+            parsed = parse_chunk(chunk)
+        yield parsed
+
+
+def _submit(pool: ProcessPoolExecutor, chunk: list[Row]) -> Future[ParsedChunk] | None:
+    try:
+        return pool.submit(parse_chunk, chunk)
+    except BrokenProcessPool:
+        return None
+
+
+def _result(future: Future[ParsedChunk]) -> ParsedChunk | None:
+    try:
+        return future.result()
+    except BrokenProcessPool as err:
+        log.warning("a worker process stopped (%s): the index build goes on in this thread", err)
+        return None
