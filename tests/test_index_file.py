@@ -12,20 +12,15 @@ from core.library import ScanService, mirror
 from core.matcher import BookQuery, LibraryIndex, LibraryItem, packed
 from core.matcher.store import FileEntries
 from tests.fakes.plex import FakePlex
-from tests.library_items import _library
+from tests.library_items import _library, index_answers, queries_of
 from tests.scan_helpers import FakeSource, seed_books
 
 ITEMS = _library(400)
-QUERIES = [BookQuery(i.title, i.author) for i in ITEMS[::37]] + [
-    BookQuery("A Book Nobody Wrote", "Nobody")
-]
-TYPED = ["the", "a t", "of the", ITEMS[5].title[:6], ITEMS[9].author or "x"]
+QUERIES = queries_of(ITEMS)
 
 
 def answers(index: LibraryIndex) -> list[Any]:
-    matched = [(r.item, r.score, r.reason) for r in map(index.match, QUERIES)]
-    found = [index.search(text) for text in TYPED]
-    return [matched, found]
+    return index_answers(index, ITEMS)
 
 
 def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:

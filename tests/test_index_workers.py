@@ -7,10 +7,12 @@ shortcut for titles with nothing to take off, each equal to the long way.
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import multiprocessing
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,15 @@ from core.matcher import BookQuery, LibraryIndex, chunks, packed
 from core.matcher.starts import Starts
 from core.matcher.store import FileEntries
 from tests.fakes.plex import FakePlex
-from tests.library_items import _library
+from tests.library_items import _library, index_answers
 from tests.scan_helpers import FakeSource, seed_books
-from tests.test_index_file import answers
 
 ITEMS = _library(2_500)  # two chunks and a part: the workers' outputs are joined in order
 TESTS = Path(__file__).parent
+
+
+def answers(index: LibraryIndex) -> list[Any]:
+    return index_answers(index, ITEMS)
 
 
 def contents(index: LibraryIndex) -> list[Any]:
@@ -122,13 +127,27 @@ def test_search_orders_gathered_a_chunk_at_a_time_are_the_orders_made_at_once() 
 
 
 def _test_strings() -> set[str]:
-    """Every short string literal of the matcher's tests: their titles, decorated every way."""
+    """Every string of the matcher's tests and labelled cases, and the synthetic titles."""
     found: set[str] = set()
     for name in ("test_matcher.py", "test_normalize.py", "test_match_batch.py"):
         for node in ast.walk(ast.parse((TESTS / name).read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
                 found.add(node.value[:200])
+    for name in ("matcher_cases.jsonl", "matcher_agentless_cases.jsonl"):
+        for line in (TESTS / "fixtures" / name).read_text().splitlines():
+            found.update(_strings_in(json.loads(line)))
     return found | {item.title for item in ITEMS}
+
+
+def _strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for inner in value.values():
+            yield from _strings_in(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _strings_in(inner)
 
 
 DECORATIONS = [
