@@ -131,13 +131,15 @@ def build_saved(
     items: Iterable[LibraryItem], path: Path, fingerprint: Callable[[], int], *,
     search: bool = True, workers: int = 0,
 ) -> LibraryIndex:  # fmt: skip
-    """The index of ``items`` written to ``path`` as it is built, then loaded from it.
+    """The index of ``items`` written to ``path`` as it is built, answering from that file.
 
     Each record, its keys and texts and its share of the posting lists go to
     the file (and three scratch files beside it) a chunk at a time, so a build
-    keeps nothing of what it parsed: the loaded index is laid out in memory
-    as compactly as any load's, where one kept from the build sat among the
-    holes its parsing left (124 against 116 MB RSS at 50,000 books). Raises
+    keeps nothing of what it parsed. Parsed in this thread, the index is then
+    loaded from the file, laid out as compactly as any load's (one kept from
+    the build sat among the holes its parsing left: 124 against 116 MB RSS at
+    50,000 books). Parsed by worker processes, this thread holds no garbage
+    of theirs and gathers the index from what they send as it writes. Raises
     OSError when the file cannot be written (the caller builds in memory
     instead). ``fingerprint`` names the table once every item is read (the
     rows may still be arriving, ``Feed``). ``workers``: processes that parse
