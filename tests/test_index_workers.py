@@ -9,9 +9,9 @@ from __future__ import annotations
 import ast
 import json
 import logging
-import multiprocessing
-import os
+import marshal
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,14 +62,25 @@ def test_an_index_parsed_by_worker_processes_is_the_one_parsed_here(tmp_path: Pa
 def test_workers_that_cannot_start_leave_the_parsing_to_this_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def refused(*_args: Any, **_kwargs: Any) -> None:
-        raise OSError("no processes here")
-
-    monkeypatch.setattr(chunks, "ProcessPoolExecutor", refused)
+    monkeypatch.setattr(chunks, "WORKER", [str(tmp_path / "no-such-python")])
     with caplog.at_level(logging.WARNING, logger="core.matcher.chunks"):
         index = packed.build_saved(iter(ITEMS), tmp_path / "lib.index", lambda: 1, workers=2)
     assert "worker processes failed to start" in caplog.text
     assert answers(index) == answers(LibraryIndex(ITEMS))
+
+
+def test_a_worker_that_stops_mid_build_leaves_the_rest_to_this_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    items = _library(5_000, seed=5)  # three chunks: the third goes to a worker already done
+    # Each worker is given a little more than its first chunk, then its input ends.
+    first = len(marshal.dumps([chunks.row_of(item) for item in items[: packed.CHUNK]]))
+    serve = shlex.join(chunks.WORKER)
+    monkeypatch.setattr(chunks, "WORKER", ["sh", "-c", f"head -c {first + 100} | {serve}"])
+    with caplog.at_level(logging.WARNING, logger="core.matcher.chunks"):
+        index = packed.build_saved(iter(items), tmp_path / "lib.index", lambda: 1, workers=2)
+    assert "stopped (exit 0): the build goes on in this thread" in caplog.text
+    assert index_answers(index, items) == index_answers(LibraryIndex(items), items)
 
 
 def test_workers_only_for_a_big_table_on_more_than_one_core(
@@ -91,13 +102,13 @@ async def test_the_bot_builds_a_big_library_with_worker_processes(
     monkeypatch.setattr(chunks, "PARALLEL_FROM", 1)  # five books are "big" here
     monkeypatch.setattr(chunks, "_cores", lambda: 2)
     started: list[int] = []
-    start = chunks._start
+    start = chunks._Workers.start
 
-    def counted(workers: int) -> Any:
-        started.append(workers)
-        return start(workers)
+    def counted(count: int) -> Any:
+        started.append(count)
+        return start(count)
 
-    monkeypatch.setattr(chunks, "_start", counted)
+    monkeypatch.setattr(chunks._Workers, "start", counted)
     path = tmp_path / "earmark.db.index"
     scans = ScanService(FakeSource(pms, session, pms.token), index_file=path)
     await scans.run("full")
@@ -173,26 +184,3 @@ def test_most_plain_titles_take_the_shortcut() -> None:
     decorated = ["Dune (Unabridged)", "Mistborn #2", "Dune: Book One", "Catch-22", "Dune Vol 2"]
     assert not any(normalize._DECORATED.search(normalize.fold(t)) for t in plain)
     assert all(normalize._DECORATED.search(normalize.fold(t)) for t in decorated)
-
-
-PARENT = os.getpid()
-PARSE = chunks.parse_chunk
-
-
-def dies_in_a_worker(rows: list[chunks.Row]) -> chunks.ParsedChunk:
-    """The parser, except that a worker given book 2,100 ends at once."""
-    if os.getpid() != PARENT and any(row[0] == ITEMS[2_100].rating_key for row in rows):
-        os._exit(9)  # as the kernel's out-of-memory killer would end it
-    return PARSE(rows)
-
-
-def test_a_worker_that_stops_mid_build_leaves_the_rest_to_this_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    # Forked workers see this test's parser (spawned ones import the module afresh).
-    monkeypatch.setattr(chunks, "_context", lambda: multiprocessing.get_context("fork"))
-    monkeypatch.setattr(chunks, "parse_chunk", dies_in_a_worker)
-    with caplog.at_level(logging.WARNING, logger="core.matcher.chunks"):
-        index = packed.build_saved(iter(ITEMS), tmp_path / "lib.index", lambda: 1, workers=2)
-    assert "a worker process stopped" in caplog.text
-    assert answers(index) == answers(LibraryIndex(ITEMS))

@@ -6,10 +6,14 @@ lists, the same whichever process made it, so a build spreads its chunks
 over one worker process per core and the writer only copies what comes
 back: record for record the file one thread would write.
 
-Workers are not forked from the bot's process: it runs threads (the event
-loop, the database's, the executor's), and a fork copies their locks in
-whatever state they are. They fork from a server process started clean
-(``forkserver``), or are spawned where there is none.
+Workers are new interpreters (~0.07 s to start and import the parser), not
+forks of the bot's process: it runs threads (the event loop, the
+database's, the executor's), and a fork copies their locks in whatever
+state they are. They are plain subprocesses talking marshal over pipes, not
+``multiprocessing``: that leaves a server process and a resource tracker
+running for the rest of the bot's life (~35 MB), and imports the caller's
+main module in each worker. Marshal keeps the keys interned across the pipe,
+so the entries and their postings share one string a key.
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ import gc
 import itertools
 import logging
 import marshal
-import multiprocessing
 import os
+import queue
+import subprocess
+import sys
+import threading
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 from core.matcher.book import LibraryItem
 from core.matcher.entry import make_entry
@@ -40,6 +47,8 @@ log = logging.getLogger(__name__)
 PIECE = 6_000
 #: Chunks handed to each worker ahead of the one the writer waits for.
 _AHEAD = 2
+#: Seconds a worker has to end once its stdin is closed.
+_STOP_WAIT = 5.0
 #: How much a worker process defers to the bot's (``os.nice``).
 _NICE = 10
 #: Books from which a build parses in worker processes. One thread parses 20,000 books in
@@ -139,88 +148,161 @@ def _cores() -> int:
 def parsers(workers: int) -> Iterator[Callable[[Iterable[list[Row]]], Iterator[ParsedChunk]]]:
     """A function parsing chunks in order: in ``workers`` processes, or here when 0.
 
-    Workers that cannot start (no ``fork``/``spawn`` allowed, no memory) leave
-    the parsing to this thread, with a warning: slower, never wrong.
+    Workers that cannot start leave the parsing to this thread, with a warning:
+    slower, never wrong.
     """
-    pool = _start(workers) if workers > 0 else None
+    pool = _Workers.start(workers) if workers > 0 else None
     if pool is None:
         yield lambda chunks: (parse_chunk(c) for c in chunks)
         return
     try:
-        yield lambda chunks: _in_order(pool, chunks, workers * (_AHEAD + 1))
+        yield pool.parse
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()
 
 
-def _start(workers: int) -> ProcessPoolExecutor | None:
-    try:
-        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_started)
-        pool.submit(int).result()  # spawns now: a failure shows here, not mid-build
-    except (OSError, RuntimeError) as err:  # BrokenProcessPool is a RuntimeError
-        log.warning("index build in one thread: worker processes failed to start (%s)", err)
-        return None
-    return pool
+class _Workers:
+    """Worker processes, each fed chunks through its stdin and answering on its stdout.
 
-
-def _context() -> multiprocessing.context.BaseContext:
-    """Workers forked from a server process that imported the parser once, where there is one.
-
-    The server starts with the first build and stays: later builds start their
-    workers in milliseconds, and none runs its own imports (~0.25 s each).
+    Chunks go round the workers in turn and come back in the same turn, so the
+    answers are read in order. Each worker has a thread writing its chunks:
+    a worker blocked on a full stdout while this side blocked on its full
+    stdin would wait for each other forever.
     """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
+
+    def __init__(self, processes: list[subprocess.Popen[bytes]]) -> None:
+        self._processes = processes
+        self._inboxes: list[queue.SimpleQueue[bytes | None]] = []
+        for process in processes:
+            inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+            threading.Thread(
+                target=_feed, args=(process, inbox), name="earmark-index-feed", daemon=True
+            ).start()
+            self._inboxes.append(inbox)
+
+    @classmethod
+    def start(cls, count: int) -> _Workers | None:
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            env, pipe = _worker_env(), subprocess.PIPE
+            for _ in range(count):
+                processes.append(subprocess.Popen(WORKER, stdin=pipe, stdout=pipe, env=env))
+        except OSError as err:
+            log.warning("index build in one thread: worker processes failed to start (%s)", err)
+            for process in processes:
+                process.kill()
+                process.wait()
+            return None
+        return cls(processes)
+
+    def parse(self, chunks: Iterable[list[Row]]) -> Iterator[ParsedChunk]:
+        """Each chunk's output in the order given, ``_AHEAD`` chunks ahead a worker.
+
+        A worker that stops (killed, out of memory) ends the others' use too:
+        its chunk and every later one are parsed in this thread instead.
+        """
+        count = len(self._processes)
+        pending: deque[list[Row]] = deque()
+        rest = iter(chunks)
+        broken = False
+        sent = received = 0
+        while True:
+            while not broken and sent - received < count * (_AHEAD + 1):
+                if (chunk := next(rest, None)) is None:
+                    break
+                pending.append(chunk)
+                self._inboxes[sent % count].put(marshal.dumps(chunk))
+                sent += 1
+            if not pending:
+                break
+            chunk = pending.popleft()
+            parsed = None if broken else self._answer(received % count)
+            received += 1
+            if parsed is None:
+                broken = True
+                parsed = parse_chunk(chunk)
+            yield parsed
+        for chunk in rest:  # only once broken
+            yield parse_chunk(chunk)
+
+    def _answer(self, n: int) -> ParsedChunk | None:
+        stdout = self._processes[n].stdout
+        assert stdout is not None
+        data = _read_frame(stdout)
+        if data is None:
+            code = self._processes[n].poll()
+            log.warning("index worker %d stopped (exit %s): the build goes on in this thread",
+                        self._processes[n].pid, code)  # fmt: skip
+            return None
+        return ParsedChunk(*marshal.loads(data))
+
+    def close(self) -> None:
+        """Let the workers end (their stdin closes), or end them."""
+        for inbox in self._inboxes:
+            inbox.put(None)
+        for process in self._processes:
+            try:
+                process.wait(timeout=_STOP_WAIT)
+            except subprocess.TimeoutExpired:  # still parsing what nobody will read
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
-def _worker_started() -> None:
-    """A worker lives for one build and parses no cycles: collections would only cost it.
+def _feed(process: subprocess.Popen[bytes], inbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Write a worker's chunks to its stdin until told to stop; close it then."""
+    stdin = process.stdin
+    assert stdin is not None
+    with contextlib.suppress(OSError):  # the worker stopped: its reader sees that
+        while (data := inbox.get()) is not None:
+            _write_frame(stdin, data)
+            stdin.flush()
+    with contextlib.suppress(OSError):
+        stdin.close()
 
-    It also yields the cores to the bot's process whenever that wants one: with
-    every core parsing, the event loop's thread waited up to 40 ms for the
-    scheduler at 200,000 books.
+
+def _worker_env() -> dict[str, str]:
+    """This process's environment, with the directory ``core`` is imported from on the path."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+
+
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    """One length-prefixed frame; None at the end of the stream."""
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def _write_frame(stream: IO[bytes], data: bytes) -> None:
+    stream.write(len(data).to_bytes(8, "little"))
+    stream.write(data)
+
+
+def serve() -> None:
+    """A worker's life: parse each chunk read from stdin, answer on stdout, until stdin ends.
+
+    It lives for one build and parses nothing cyclic, so the collector is off
+    (a quarter of a one-process parse was collections). It also yields the
+    cores to the bot's process whenever that wants one: with every core
+    parsing, the event loop's thread waited up to 40 ms for the scheduler at
+    200,000 books.
     """
     gc.disable()
     with contextlib.suppress(OSError, AttributeError):  # no nice() here: the same priority
         os.nice(_NICE)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while (data := _read_frame(stdin)) is not None:
+        c = parse_chunk(marshal.loads(data))
+        answer = (c.records, c.sizes, c.keys, c.titles, c.texts, c.asins, c.match, c.search)
+        _write_frame(stdout, marshal.dumps(answer))
+        stdout.flush()
 
 
-def _in_order(
-    pool: ProcessPoolExecutor, chunks: Iterable[list[Row]], ahead: int
-) -> Iterator[ParsedChunk]:
-    """Each chunk's output in the order given, at most ``ahead`` chunks submitted at once.
-
-    A worker that stops (killed, out of memory) breaks the pool: its chunk and
-    every later one are parsed in this thread instead, so the build still ends.
-    """
-    pending: deque[tuple[list[Row], Future[ParsedChunk] | None]] = deque()
-    rest = iter(chunks)
-    broken = False
-    while True:
-        while len(pending) < ahead and (chunk := next(rest, None)) is not None:
-            pending.append((chunk, None if broken else _submit(pool, chunk)))
-        if not pending:
-            return
-        chunk, future = pending.popleft()
-        parsed = None if future is None or broken else _result(future)
-        if parsed is None:
-            broken = True
-            parsed = parse_chunk(chunk)
-        yield parsed
-
-
-def _submit(pool: ProcessPoolExecutor, chunk: list[Row]) -> Future[ParsedChunk] | None:
-    try:
-        return pool.submit(parse_chunk, chunk)
-    except BrokenProcessPool:
-        return None
-
-
-def _result(future: Future[ParsedChunk]) -> ParsedChunk | None:
-    try:
-        return future.result()
-    except BrokenProcessPool as err:
-        log.warning("a worker process stopped (%s): the index build goes on in this thread", err)
-        return None
+#: How a worker is started: this interpreter, importing only the parser.
+WORKER = [sys.executable, "-c", f"from {__name__} import serve; serve()"]

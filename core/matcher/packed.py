@@ -178,9 +178,6 @@ def _write_items(
     rows = (row_of(item) for item in items)
     with parsers(workers) as parse:
         for n, chunk in enumerate(parse(iter(lambda: list(itertools.islice(rows, CHUNK)), [])), 1):
-            # Interned as the workers' postings are (marshal keeps that, pickling does not):
-            # else every key is held twice, once by the entries and once by its postings.
-            chunk.keys[:] = map(sys.intern, chunk.keys)
             starts = writer.add_chunk(chunk)
             if parts is not None:
                 parts.light(chunk.keys, chunk.titles, chunk.texts, chunk.asins, starts)
