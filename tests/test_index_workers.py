@@ -41,13 +41,17 @@ def contents(index: LibraryIndex) -> list[Any]:
     store = index.store
     assert isinstance(store, FileEntries)
     records = [(key, store.searchable(i), store.record(i)) for i, key in store.stored()]
-    postings = [dict(p.lists) for p in (index.postings)]
+    postings = [dict(p.lists) for p in index.postings]
     return [records, postings]
 
 
-def test_an_index_parsed_by_worker_processes_is_the_one_parsed_here(tmp_path: Path) -> None:
+def test_an_index_parsed_by_worker_processes_is_the_one_parsed_here(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     here = packed.build_saved(iter(ITEMS), tmp_path / "here.index", lambda: 7)
-    there = packed.build_saved(iter(ITEMS), tmp_path / "there.index", lambda: 7, workers=2)
+    with caplog.at_level(logging.WARNING, logger="core.matcher.chunks"):
+        there = packed.build_saved(iter(ITEMS), tmp_path / "there.index", lambda: 7, workers=2)
+    assert caplog.records == []  # parsed by the workers, not by a fallback here
     assert contents(there) == contents(here)
     assert answers(there) == answers(here) == answers(LibraryIndex(ITEMS))
     assert there._starts is not None  # gathered with the rest: the first search waits for none

@@ -13,7 +13,8 @@ import pytest
 from core.library import ScanService, mirror
 from core.library.scan import saved_index_file
 from core.matcher import BookQuery, LibraryIndex, LibraryItem, packed
-from core.matcher.entry import unpack_reading
+from core.matcher.entry import packed_reading, unpack_reading
+from core.matcher.readings import readings
 from core.normalize import parse_people, parse_title
 from tests.fakes.plex import FakePlex
 from tests.scan_helpers import FakeSource, seed_books
@@ -49,14 +50,18 @@ def answers(index: LibraryIndex) -> list[Any]:
 
 def test_a_packed_reading_unpacks_to_the_parse_of_its_title_and_people() -> None:
     index = LibraryIndex(ITEMS)
-    readings = [r for entry in index.entries() for r in entry.readings]
-    assert len(readings) > len(ITEMS)  # folder names and retitlings give more than one
-    for reading in readings:
-        assert reading.title == parse_title(reading.raw)
-    tagged = [entry.parsed for entry in index.entries()]
-    assert [r.authors for r in tagged] == [parse_people(i.author) for i in ITEMS]
-    first = next(index.entries())
-    assert unpack_reading(first.packed[0]) == first.parsed == tagged[0]
+    assert sum(len(entry.packed) for entry in index.entries()) > len(ITEMS)  # more readings
+    for item in ITEMS:
+        asins = LibraryIndex.asins(item)
+        for reading in readings(item.title, item.author):
+            got = unpack_reading(packed_reading(reading, asins))
+            assert got.title == parse_title(reading.title)
+            assert got.authors == parse_people(reading.author)
+            assert got.narrators == (parse_people(reading.narrator) if reading.label else ())
+            assert set(asins) <= set(got.asins)
+            assert (got.raw, got.label, got.part, got.needs_author) == (
+                reading.title, reading.label, reading.part, reading.needs_author
+            )
 
 
 def test_a_loaded_index_answers_as_the_built_one(tmp_path: Path) -> None:

@@ -31,9 +31,8 @@ import threading
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from core.matcher.book import LibraryItem
 from core.matcher.entry import make_entry
@@ -59,9 +58,11 @@ PARALLEL_FROM = 20_000
 Row = tuple[str, str, str | None, str | None, str | None, str | None]
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedChunk:
-    """One chunk's records and what the file keeps beside them, ready to write."""
+class ParsedChunk(NamedTuple):
+    """One chunk's records and what the file keeps beside them, ready to write.
+
+    A tuple, so that it crosses a worker's pipe as a plain one (``tuple(chunk)``).
+    """
 
     records: bytes  # the records, back to back
     sizes: bytes  # array("Q") of each record's length
@@ -234,7 +235,7 @@ class _Workers:
             log.warning("index worker %d stopped (exit %s): the build goes on in this thread",
                         self._processes[n].pid, code)  # fmt: skip
             return None
-        return ParsedChunk(*marshal.loads(data))
+        return ParsedChunk._make(marshal.loads(data))
 
     def close(self) -> None:
         """Let the workers end (their stdin closes), or end them."""
@@ -298,9 +299,7 @@ def serve() -> None:
         os.nice(_NICE)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while (data := _read_frame(stdin)) is not None:
-        c = parse_chunk(marshal.loads(data))
-        answer = (c.records, c.sizes, c.keys, c.titles, c.texts, c.asins, c.match, c.search)
-        _write_frame(stdout, marshal.dumps(answer))
+        _write_frame(stdout, marshal.dumps(tuple(parse_chunk(marshal.loads(data)))))
         stdout.flush()
 
 

@@ -149,12 +149,12 @@ def build_saved(
     tmp = _tmp_of(path)
     try:
         with tmp.open("w+b", buffering=_BUFFER) as f:
-            parts = _write_items(f, path.parent, items, fingerprint, workers, search)
+            parts, tail = _write_items(f, path.parent, items, fingerprint, workers, search)
             if parts is None:  # parsed here: the load lays the index out away from the garbage
                 forget_parses()  # first: the load then reuses the memory they held
                 index = _load(f, fingerprint(), search)
             else:
-                index = parts.index(f)
+                index = parts.index(f, tail)
         if index is None:  # what was just written does not read back: a bug, not a state
             raise RuntimeError("the index just built does not load")
         os.replace(tmp, path)
@@ -167,11 +167,12 @@ def build_saved(
 def _write_items(
     f: BinaryIO, scratch: Path, items: Iterable[LibraryItem], fingerprint: Callable[[], int],
     workers: int, search: bool,
-) -> _Parts | None:  # fmt: skip
+) -> tuple[_Parts | None, int]:  # fmt: skip
     """Parse and write every item, a chunk at a time (nothing parsed outlives this call).
 
     With ``workers`` this thread only writes what they send, so it also
-    gathers the index from it meanwhile (returned): the file is not read back.
+    gathers the index from it meanwhile (returned, with where the records
+    end): the file is not read back.
     """
     writer = _Writer(f, scratch)
     parts = _Parts(search) if workers else None
@@ -186,8 +187,7 @@ def _write_items(
                         parts.merge(lists, _loads(piece))
             elif not n % (_FORGET // CHUNK):
                 forget_parses(people=False)  # names recur across the library: kept to the end
-    writer.finish(fingerprint())
-    return parts
+    return parts, writer.finish(fingerprint())
 
 
 class _Parts:
@@ -225,10 +225,12 @@ class _Parts:
         # it is handed over explicitly.
         time.sleep(0)
 
-    def index(self, f: BinaryIO) -> LibraryIndex:
-        """The index answering from ``f``, the file these parts came from (records mapped)."""
-        tail = int.from_bytes(_head(f)[len(_MAGIC) :], "little")
-        starts = array("Q", self.starts)
+    def index(self, f: BinaryIO, tail: int) -> LibraryIndex:
+        """The index answering from ``f``, the file these parts came from (records mapped).
+
+        ``tail``: where the records end (the last one's end).
+        """
+        starts = self.starts
         starts.append(tail)
         keys = self.keys
         if not len(keys) == len(self.titles) == len(self.texts) == len(starts) - 1:
@@ -443,8 +445,11 @@ class _Writer:
             _put(part, record if marshalled else marshal.dumps(record))
             written[0] += 1
 
-    def finish(self, fingerprint: int, postings: tuple[Postings, Postings] | None = None) -> None:
-        """The header and the scratch files after the records; ``postings``: a saved index's."""
+    def finish(self, fingerprint: int, postings: tuple[Postings, Postings] | None = None) -> int:
+        """The header and the scratch files after the records; ``postings``: a saved index's.
+
+        Returns where the records end.
+        """
         self._spill()
         if postings is not None:
             for n, lists in enumerate(postings, 1):
@@ -462,6 +467,7 @@ class _Writer:
         f.seek(len(_MAGIC))
         f.write(tail.to_bytes(8, "little"))
         f.flush()
+        return tail
 
 
 def _put(f: BinaryIO, data: bytes) -> None:
@@ -489,13 +495,9 @@ def load(path: Path, fingerprint: int, *, search: bool = True) -> LibraryIndex |
     return index
 
 
-def _head(f: BinaryIO) -> bytes:
-    f.seek(0)
-    return f.read(len(_MAGIC) + 8)
-
-
 def _load(f: BinaryIO, fingerprint: int, search: bool) -> LibraryIndex | None:
-    head = _head(f)
+    f.seek(0)
+    head = f.read(len(_MAGIC) + 8)
     if head[: len(_MAGIC)] != _MAGIC:
         return None  # another format (an earlier release's file): stale
     tail = int.from_bytes(head[len(_MAGIC) :], "little")
@@ -518,7 +520,7 @@ def _load(f: BinaryIO, fingerprint: int, search: bool) -> LibraryIndex | None:
         a > b for a, b in itertools.pairwise(itertools.chain(parts.starts, [tail]))
     ):
         raise ValueError("records damaged")
-    return parts.index(f)
+    return parts.index(f, tail)
 
 
 def _digest_of(f: BinaryIO, start: int, end: int) -> str:

@@ -82,7 +82,7 @@ class Starts:
     def sort(self) -> Starts:
         """Put the forms in text order: a group of one prefix at a time.
 
-        Strings sharing no ``_PREFIX`` characters sort as their prefixes do, so
+        Strings whose first ``_PREFIX`` characters differ sort as those do, so
         sorting the groups and joining them in prefix order sorts the whole; no
         group is large enough to hold the interpreter (one sort of 300,000
         forms held it ~0.3 s), and no merge walks them all in Python.
